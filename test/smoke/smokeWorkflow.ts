@@ -1,0 +1,10 @@
+import { proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import type * as activities from './smokeActivities';
+
+const { greet } = proxyActivities<typeof activities>({ startToCloseTimeout: '10 seconds' });
+
+export async function smokeWorkflow(name: string): Promise<string> {
+  const greeting = await greet(name);
+  upsertSearchAttributes({ OrderStatus: ['FILLED'] });
+  return greeting;
+}

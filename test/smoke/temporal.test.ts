@@ -1,0 +1,52 @@
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import * as activities from './smokeActivities';
+import { smokeWorkflow } from './smokeWorkflow';
+
+const address = process.env.TEMPORAL_ADDRESS!;
+const coinId = defineSearchAttributeKey('CoinID', SearchAttributeType.KEYWORD);
+
+test('a real worker runs a workflow with an activity, found again by a custom search attribute', async () => {
+  const taskQueue = `smoke-${randomUUID()}`;
+  const marker = `SMOKE-${randomUUID()}`;
+  const workerConnection = await NativeConnection.connect({ address });
+  const worker = await Worker.create({
+    connection: workerConnection,
+    taskQueue,
+    workflowsPath: require.resolve('./smokeWorkflow'),
+    activities,
+  });
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection });
+  try {
+    const result = await worker.runUntil(
+      client.workflow.execute(smokeWorkflow, {
+        taskQueue,
+        workflowId: `smoke/${marker}`,
+        args: ['exchange'],
+        typedSearchAttributes: [{ key: coinId, value: marker }],
+      }),
+    );
+    expect(result).toBe('hello exchange');
+
+    // Visibility is eventually consistent: poll the list until the workflow shows up.
+    const deadline = Date.now() + 20_000;
+    let found: string[] = [];
+    while (Date.now() < deadline) {
+      found = [];
+      for await (const wf of client.workflow.list({
+        query: `CoinID = "${marker}" AND OrderStatus = "FILLED"`,
+      })) {
+        found.push(wf.workflowId);
+      }
+      if (found.length > 0) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(found).toEqual([`smoke/${marker}`]);
+  } finally {
+    await connection.close();
+    await workerConnection.close();
+  }
+});

@@ -1,0 +1,55 @@
+// Starts real Temporal, Redis and moto servers on free ports for this test run only, so a running
+// `npm start` or a second test run never collides. Endpoints reach the test files via process.env.
+import { mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import {
+  freePort,
+  localEnv,
+  projectRoot,
+  startMoto,
+  startRedis,
+  startTemporal,
+  type ManagedProcess,
+} from '../../scripts/services';
+
+declare global {
+  var __stackProcesses: ManagedProcess[] | undefined;
+}
+
+export default async function globalSetup(): Promise<void> {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const runDir = path.join(projectRoot, '.data', 'test-runs', `${process.pid}`);
+  rmSync(runDir, { recursive: true, force: true });
+  mkdirSync(runDir, { recursive: true });
+  const [temporalPort, redisPort, motoPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
+  const started = Date.now();
+  const processes = await Promise.all([
+    startTemporal({
+      port: temporalPort,
+      dbFile: path.join(runDir, 'temporal.sqlite'),
+      sink: { kind: 'file', path: path.join(runDir, 'temporal.log') },
+    }),
+    startRedis({
+      port: redisPort,
+      dataDir: path.join(runDir, 'redis'),
+      sink: { kind: 'file', path: path.join(runDir, 'redis.log') },
+    }),
+    startMoto({ port: motoPort, sink: { kind: 'file', path: path.join(runDir, 'moto.log') } }),
+  ]);
+  globalThis.__stackProcesses = processes;
+  Object.assign(
+    process.env,
+    localEnv({ temporal: temporalPort, redis: redisPort, moto: motoPort }),
+    {
+      TEST_RUN_DIR: runDir,
+      TEST_REDIS_PORT: String(redisPort),
+    },
+  );
+  process.stdout.write(
+    `\n[globalSetup] temporal :${temporalPort}, redis :${redisPort}, moto :${motoPort} healthy in ${Date.now() - started} ms (logs: ${runDir})\n`,
+  );
+}
