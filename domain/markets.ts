@@ -1,0 +1,93 @@
+// Market rules: tick and step sizes, quantity bounds, minimum notional, and the retry policy for
+// MARKET/IOC orders that find no liquidity. Loaded from config/markets.json.
+import { z } from 'zod';
+import { formatUnits, parseDecimal, toUnits, unitSize, type Decimal } from './fixedPoint';
+
+const decimalText = z.string().regex(/^\d+(\.\d+)?$/, 'a decimal string like "0.01"');
+
+export const retryUnmatchedSchema = z.strictObject({
+  attempts: z.int().min(0).max(20),
+  backoffMs: z.int().min(0).max(3_600_000),
+});
+export type RetryUnmatched = z.infer<typeof retryUnmatchedSchema>;
+
+const marketConfigSchema = z.strictObject({
+  quoteAsset: z.string().min(1),
+  tickSize: decimalText,
+  stepSize: decimalText,
+  minQty: decimalText,
+  maxQty: decimalText,
+  minNotional: decimalText,
+  retryUnmatched: retryUnmatchedSchema,
+});
+export const marketsConfigSchema = z.record(
+  z.string().regex(/^[A-Z0-9]{2,10}$/),
+  marketConfigSchema,
+);
+export type MarketConfig = z.infer<typeof marketConfigSchema>;
+
+/** A market with its rules in integer units, as the matcher uses them. */
+export interface Market {
+  coinID: string;
+  quoteAsset: string;
+  tickSize: string;
+  stepSize: string;
+  tick: Decimal;
+  step: Decimal;
+  /** Bounds in steps. */
+  minQty: number;
+  maxQty: number;
+  /** Minimum price × quantity, in tick×step units (an integer). */
+  minNotional: bigint;
+  retryUnmatched: RetryUnmatched;
+}
+
+export function buildMarket(coinID: string, config: MarketConfig): Market {
+  const tick = unitSize(config.tickSize);
+  const step = unitSize(config.stepSize);
+  const minQty = toUnits(
+    config.minQty,
+    step,
+    `${coinID}.minQty`,
+    'INVALID_CONFIG',
+    config.stepSize,
+  );
+  const maxQty = toUnits(
+    config.maxQty,
+    step,
+    `${coinID}.maxQty`,
+    'INVALID_CONFIG',
+    config.stepSize,
+  );
+  // minNotional / (tick × step), rounded up: notional is compared in tick×step units.
+  const notionalUnit: Decimal = { units: tick.units * step.units, scale: tick.scale + step.scale };
+  const min = parseDecimal(config.minNotional, `${coinID}.minNotional`, 'INVALID_CONFIG');
+  const scale = Math.max(min.scale, notionalUnit.scale);
+  const numerator = min.units * 10n ** BigInt(scale - min.scale);
+  const denominator = notionalUnit.units * 10n ** BigInt(scale - notionalUnit.scale);
+  const minNotional = (numerator + denominator - 1n) / denominator;
+  return {
+    coinID,
+    quoteAsset: config.quoteAsset,
+    tickSize: config.tickSize,
+    stepSize: config.stepSize,
+    tick,
+    step,
+    minQty,
+    maxQty,
+    minNotional,
+    retryUnmatched: config.retryUnmatched,
+  };
+}
+
+export type Markets = ReadonlyMap<string, Market>;
+
+export function parseMarkets(json: unknown): Markets {
+  const config = marketsConfigSchema.parse(json);
+  return new Map(Object.entries(config).map(([coinID, c]) => [coinID, buildMarket(coinID, c)]));
+}
+
+export const formatPrice = (market: Market, ticks: number): string =>
+  formatUnits(ticks, market.tick);
+export const formatQty = (market: Market, steps: number | bigint): string =>
+  formatUnits(steps, market.step);
