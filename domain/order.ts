@@ -101,6 +101,9 @@ export interface OrderSpec {
 /** An accepted order as the workflow receives it: the spec plus its retry policy. */
 export interface AcceptedOrder extends OrderSpec {
   retryUnmatched: RetryUnmatched;
+  /** The market's units, so reports print decimals without the market table. */
+  tickSize: string;
+  stepSize: string;
   /** Milliseconds since the epoch when the gateway accepted it. */
   acceptedAt: number;
 }
@@ -211,6 +214,20 @@ export function parseOrder(
     quantity,
   };
   return { spec, market, retryUnmatched: p.retryUnmatched ?? market.retryUnmatched };
+}
+
+/** The order as the workflow starts with it, stamped with the time the gateway accepted it. */
+export function toAcceptedOrder(
+  parsed: { spec: OrderSpec; market: Market; retryUnmatched: RetryUnmatched },
+  acceptedAt: number,
+): AcceptedOrder {
+  return {
+    ...parsed.spec,
+    retryUnmatched: parsed.retryUnmatched,
+    tickSize: parsed.market.tickSize,
+    stepSize: parsed.market.stepSize,
+    acceptedAt,
+  };
 }
 
 export const workflowIdFor = (userID: string, orderId: string): string =>

@@ -1,0 +1,29 @@
+// The order workflow's contract, imported by the workflow and by its callers (gateway, relay,
+// tests). Nothing else needs to know how the workflow works.
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { AcceptedOrder, MatcherEvent } from '../domain/order';
+import type { OrderSnapshot } from '../domain/orderState';
+
+export const orderTaskQueue = 'orders';
+export const orderWorkflowType = 'orderWorkflow';
+
+/** Error types the workflow fails updates with; the gateway maps them to answers. */
+export const orderErrorTypes = {
+  duplicateOrderId: 'DUPLICATE_ORDER_ID',
+  notCancellable: 'ORDER_NOT_CANCELLABLE',
+} as const;
+
+/**
+ * Sent with update-with-start by the gateway, carrying the order again. Answers once the order is
+ * durably enqueued to the matcher (status PENDING_NEW or later). Re-sending the same order returns
+ * it; the same order id with other fields is refused with DUPLICATE_ORDER_ID.
+ */
+export const submitUpdate = defineUpdate<OrderSnapshot, [AcceptedOrder]>('submit');
+
+/** Asks the matcher to cancel; answers with the snapshot once the order is final. */
+export const cancelUpdate = defineUpdate<OrderSnapshot>('cancel');
+
+/** A matcher event for this order, from the relay. Deduplicated by the event's orderSeq. */
+export const matcherEventSignal = defineSignal<[MatcherEvent]>('matcherEvent');
+
+export const statusQuery = defineQuery<OrderSnapshot>('status');
