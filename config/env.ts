@@ -21,6 +21,16 @@ export const env = {
   orderEventsTopicName: process.env.ORDER_EVENTS_TOPIC_NAME ?? 'order-events.fifo',
   relayQueueName: process.env.RELAY_QUEUE_NAME ?? 'order-events-relay.fifo',
   gatewayPort: int('GATEWAY_PORT', 8080),
+  /** Set by `npm start` and in production; otherwise looked up by name. */
+  ordersQueueUrl: process.env.ORDERS_QUEUE_URL || undefined,
+  orderEventsTopicArn: process.env.ORDER_EVENTS_TOPIC_ARN || undefined,
+  relayQueueUrl: process.env.RELAY_QUEUE_URL || undefined,
+  /** /healthz and /metrics ports of the project's processes. */
+  matcherHealthPort: int('MATCHER_HEALTH_PORT', 9101),
+  orderWorkerHealthPort: int('ORDER_WORKER_HEALTH_PORT', 9102),
+  relayHealthPort: int('RELAY_HEALTH_PORT', 9103),
+  /** SQS long-poll wait; shorter in tests so shutdown is quick. */
+  sqsWaitSeconds: int('SQS_WAIT_SECONDS', 20),
 };
 
 export const localDefaults = {
@@ -30,3 +40,24 @@ export const localDefaults = {
   motoPort: 4566,
   gatewayPort: 8080,
 } as const;
+
+// ── WebSocket gateway ──────────────────────────────────────────────────────────────────────────
+
+/** The API Gateway management API (`@connections`) that pushStatus posts execution reports to. */
+export const gatewayManagementUrl = (): string =>
+  process.env.GATEWAY_MANAGEMENT_URL || `http://localhost:${env.gatewayPort}`;
+
+/** The HS256 secret of local client tokens; never used when NODE_ENV=production. */
+export const localJwtSecret = 'local-dev-secret';
+
+/**
+ * The HS256 secret that signs and verifies client tokens (JWT `sub` = userID): `JWT_SECRET`.
+ * Required in production; elsewhere it falls back to `localJwtSecret`.
+ */
+export function jwtSecret(): string {
+  const secret = process.env.JWT_SECRET;
+  if (secret) return secret;
+  if (process.env.NODE_ENV === 'production')
+    throw new Error('JWT_SECRET must be set in production');
+  return localJwtSecret;
+}

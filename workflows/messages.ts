@@ -1,8 +1,9 @@
 // The order workflow's contract, imported by the workflow and by its callers (gateway, relay,
 // tests). Nothing else needs to know how the workflow works.
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { AcceptedOrder, MatcherEvent } from '../domain/order';
-import type { OrderSnapshot } from '../domain/orderState';
+import type { AcceptedOrder, MatcherCommand, MatcherEvent } from '../domain/order';
+import type { ExecutionReport, OrderSnapshot } from '../domain/orderState';
 
 export const orderTaskQueue = 'orders';
 export const orderWorkflowType = 'orderWorkflow';
@@ -27,3 +28,24 @@ export const cancelUpdate = defineUpdate<OrderSnapshot>('cancel');
 export const matcherEventSignal = defineSignal<[MatcherEvent]>('matcherEvent');
 
 export const statusQuery = defineQuery<OrderSnapshot>('status');
+
+/** Search attributes operators filter on in Temporal UI (registered by the stack). */
+export const orderSearchAttributes = {
+  status: defineSearchAttributeKey('OrderStatus', SearchAttributeType.KEYWORD),
+  coinID: defineSearchAttributeKey('CoinID', SearchAttributeType.KEYWORD),
+  userID: defineSearchAttributeKey('UserID', SearchAttributeType.KEYWORD),
+  side: defineSearchAttributeKey('OrderSide', SearchAttributeType.KEYWORD),
+  orderType: defineSearchAttributeKey('OrderType', SearchAttributeType.KEYWORD),
+};
+
+/** The activities the order workflow calls; the order worker registers implementations. */
+export interface OrderActivities {
+  /**
+   * Sends a command to the matcher's SQS FIFO queue (group = coinID). `sendNumber` is 0 for the
+   * first send and rises on each re-send after an acknowledgement timeout, so SQS's
+   * deduplication does not swallow the re-send; the matcher applies the command id once.
+   */
+  enqueueCommand(command: MatcherCommand, sendNumber: number): Promise<void>;
+  /** Pushes an execution report to every live WebSocket connection of the order's user. */
+  pushStatus(report: ExecutionReport): Promise<void>;
+}

@@ -1,0 +1,68 @@
+// Activity pushStatus: sends an execution report to every live WebSocket connection of the order's
+// user through the API Gateway management API (@connections). A connection that is gone
+// (GoneException) is dropped from the registry and is never an error: the order must not fail
+// because a client went away. Any other failure throws, so Temporal retries the activity; a retry
+// may deliver a report twice to a connection, which the client drops by `seq`.
+import {
+  GoneException,
+  PostToConnectionCommand,
+  type ApiGatewayManagementApiClient,
+} from '@aws-sdk/client-apigatewaymanagementapi';
+import Redis from 'ioredis';
+import { env, gatewayManagementUrl } from '../config/env';
+import { workflowIdFor } from '../domain/order';
+import type { ExecutionReport } from '../domain/orderState';
+import { liveConnections, removeConnection, type RedisLike } from '../gateway/connections';
+import { log as rootLog } from '../gateway/log';
+import { createManagementClient } from '../gateway/management';
+
+/** The activity's signature, as `OrderActivities['pushStatus']` of workflows/messages.ts. */
+export type PushStatus = (report: ExecutionReport) => Promise<void>;
+
+export interface PushStatusDeps {
+  /** The connection registry; default a client of REDIS_URL. */
+  redis?: RedisLike;
+  /** Default: a client of `managementUrl`. */
+  management?: ApiGatewayManagementApiClient;
+  /** Default GATEWAY_MANAGEMENT_URL, or the local twin on GATEWAY_PORT. */
+  managementUrl?: string;
+}
+
+const log = rootLog.child({ component: 'pushStatus' });
+
+export function createPushStatus(deps: PushStatusDeps = {}): PushStatus {
+  let redis = deps.redis;
+  let management = deps.management;
+
+  return async function pushStatus(report: ExecutionReport): Promise<void> {
+    redis ??= new Redis(env.redisUrl, { maxRetriesPerRequest: 2 });
+    management ??= createManagementClient(deps.managementUrl ?? gatewayManagementUrl());
+    const workflowId = workflowIdFor(report.userID, report.orderId);
+    const connectionIds = await liveConnections(redis, report.userID);
+    const data = JSON.stringify(report);
+    const client = management;
+    const outcomes = await Promise.all(
+      connectionIds.map(async (connectionId) => {
+        try {
+          await client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }));
+          return 'sent' as const;
+        } catch (err) {
+          if (err instanceof GoneException || (err as Error).name === 'GoneException') {
+            await removeConnection(redis as RedisLike, connectionId, report.userID);
+            return 'gone' as const;
+          }
+          return err as Error;
+        }
+      }),
+    );
+    const sent = outcomes.filter((o) => o === 'sent').length;
+    const gone = outcomes.filter((o) => o === 'gone').length;
+    const failed = outcomes.filter((o): o is Error => o instanceof Error);
+    const fields = { workflowId, status: report.status, seq: report.seq, sent, gone, failed: failed.length };
+    if (failed.length > 0) {
+      log.warn({ ...fields, err: failed[0] }, 'pushStatus: some connections failed; retrying');
+      throw failed[0];
+    }
+    log.info(fields, 'pushStatus');
+  };
+}

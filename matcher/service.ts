@@ -1,0 +1,119 @@
+// The matcher process (EKS pod): SQS orders queue → Lua book in Redis → outbox stream → SNS topic.
+// SIGTERM finishes the batch in hand, publishes what is in the outbox, and exits.
+import Redis from 'ioredis';
+import { Counter, Histogram } from 'prom-client';
+import { queueUrl, snsClient, sqsClient, topicArn } from '../config/aws';
+import { env } from '../config/env';
+import { startHealthServer } from '../config/health';
+import { createLogger } from '../config/logger';
+import { markets } from '../config/markets';
+import { openBook } from './book';
+import { CommandConsumer, type CommandBook } from './consumer';
+import { OutboxPublisher } from './publisher';
+
+export interface MatcherOptions {
+  ordersQueueUrl?: string;
+  ordersDlqUrl?: string;
+  orderEventsTopicArn?: string;
+  /** Key prefix of the books (tests); production uses none. */
+  namespace?: string;
+  healthPort?: number;
+}
+
+export async function startMatcher(opts: MatcherOptions = {}): Promise<{ stop(): Promise<void> }> {
+  const log = createLogger('matcher');
+  const redis = new Redis(env.redisUrl);
+  const sqs = sqsClient();
+  const sns = snsClient();
+  const ordersUrl = await queueUrl(
+    sqs,
+    opts.ordersQueueUrl ?? env.ordersQueueUrl,
+    env.ordersQueueName,
+  );
+  const dlqUrl =
+    opts.ordersDlqUrl ??
+    (await queueUrl(
+      sqs,
+      process.env.ORDERS_DLQ_URL,
+      env.ordersQueueName.replace(/\.fifo$/, '-dlq.fifo'),
+    ));
+  const eventsTopic = await topicArn(
+    sns,
+    opts.orderEventsTopicArn ?? env.orderEventsTopicArn,
+    env.orderEventsTopicName,
+  );
+
+  let healthy = false;
+  const health = await startHealthServer(opts.healthPort ?? env.matcherHealthPort, () => healthy);
+  const applied = new Counter({
+    name: 'matcher_commands_total',
+    help: 'Commands applied, by command and first event',
+    labelNames: ['cmd', 'result'],
+    registers: [health.registry],
+  });
+  const applyLatency = new Histogram({
+    name: 'matcher_apply_seconds',
+    help: 'Script time per command',
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.1],
+    registers: [health.registry],
+  });
+  const published = new Counter({
+    name: 'matcher_events_published_total',
+    help: 'Outbox events published to SNS',
+    labelNames: ['coinID'],
+    registers: [health.registry],
+  });
+
+  const books = new Map<string, CommandBook>();
+  const publishers: OutboxPublisher[] = [];
+  for (const market of markets.values()) {
+    const book = await openBook(redis, market, { namespace: opts.namespace ?? '' });
+    books.set(market.coinID, book);
+    publishers.push(
+      new OutboxPublisher({
+        redis: new Redis(env.redisUrl),
+        sns,
+        topicArn: eventsTopic,
+        coinID: market.coinID,
+        streamKey: book.keys.events,
+        log,
+        onPublished: (n) => published.inc({ coinID: market.coinID }, n),
+      }),
+    );
+  }
+  const consumer = new CommandConsumer({
+    sqs,
+    queueUrl: ordersUrl,
+    deadLetterQueueUrl: dlqUrl,
+    books,
+    waitSeconds: env.sqsWaitSeconds,
+    log,
+    onApplied: (command, events, ms) => {
+      applied.inc({ cmd: command.cmd, result: events[0]?.event ?? 'NONE' });
+      applyLatency.observe(ms / 1000);
+    },
+  });
+  publishers.forEach((p) => p.start());
+  consumer.start();
+  healthy = true;
+  log.info({ markets: [...books.keys()], ordersUrl, eventsTopic }, 'matcher running');
+
+  return {
+    async stop() {
+      healthy = false;
+      await consumer.stop();
+      await Promise.all(publishers.map((p) => p.stop()));
+      await health.close();
+      redis.disconnect();
+      log.info('matcher stopped');
+    },
+  };
+}
+
+if (require.main === module) {
+  void startMatcher().then((matcher) => {
+    const shutdown = (): void => void matcher.stop().then(() => process.exit(0));
+    process.once('SIGTERM', shutdown);
+    process.once('SIGINT', shutdown);
+  });
+}

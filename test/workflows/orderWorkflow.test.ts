@@ -1,0 +1,349 @@
+// The order workflow on Temporal's time-skipping test server, with the matcher played by the test:
+// stub activities record commands and reports, and the test signals matcher events back.
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import type { MatcherCommand, MatcherEvent } from '../../domain/order';
+import type { ExecutionReport } from '../../domain/orderState';
+import { temporal } from '@temporalio/proto';
+import { orderSearchAttributeNames } from '../../domain/searchAttributes';
+import { projectRoot } from '../../scripts/services';
+import {
+  cancelUpdate,
+  matcherEventSignal,
+  statusQuery,
+  type OrderActivities,
+} from '../../workflows/messages';
+import type { orderWorkflow } from '../../workflows/orderWorkflow';
+import { acceptedOrder, submitOrder, uniqueUser } from '../support/orders';
+
+let env: TestWorkflowEnvironment;
+const commands: MatcherCommand[] = [];
+const sends: number[] = [];
+const reports: ExecutionReport[] = [];
+const taskQueue = `wf-${randomUUID()}`;
+let worker: Worker;
+let running: Promise<void>;
+
+beforeAll(async () => {
+  env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: {
+      executable: {
+        type: 'existing-path',
+        path: path.join(projectRoot, '.tools/venv/bin/temporal-test-server'),
+      },
+    },
+  });
+  // The test server knows no custom search attributes until told (the dev server gets them at start).
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: 'default',
+    searchAttributes: Object.fromEntries(
+      orderSearchAttributeNames.map((name) => [
+        name,
+        temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+      ]),
+    ),
+  });
+  const activities: OrderActivities = {
+    enqueueCommand: async (command, sendNumber) => {
+      commands.push(command);
+      sends.push(sendNumber);
+      return Promise.resolve();
+    },
+    pushStatus: async (report) => {
+      reports.push(report);
+      return Promise.resolve();
+    },
+  };
+  worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowsPath: require.resolve('../../workflows/orderWorkflow'),
+    activities,
+  });
+  running = worker.run();
+}, 120_000);
+
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await env?.teardown();
+});
+
+let seq = 1000;
+function eventFor(
+  command: MatcherCommand,
+  orderSeq: number,
+  fields: Record<string, unknown>,
+): MatcherEvent {
+  return {
+    seq: ++seq,
+    coinID: command.coinID,
+    userID: command.userID,
+    orderId: command.orderId,
+    orderSeq,
+    commandId: command.commandId,
+    time: 1_700_000_000_000 + seq,
+    ...fields,
+  } as MatcherEvent;
+}
+
+async function waitFor<T>(what: () => T | undefined, label: string): Promise<T> {
+  for (let i = 0; i < 200; i++) {
+    const value = what();
+    if (value !== undefined) return value;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`timed out waiting for ${label}`);
+}
+
+/** The n-th distinct command of an order (re-sends of the same command id count once). */
+const commandOf = (orderId: string, n = 0): Promise<MatcherCommand> =>
+  waitFor(() => {
+    const mine = commands.filter((c) => c.orderId === orderId);
+    return mine.filter((c, i) => mine.findIndex((d) => d.commandId === c.commandId) === i)[n];
+  }, `command ${n} of ${orderId}`);
+
+test('filled at once: events applied once each, in orderSeq order, even duplicated and reordered', async () => {
+  const user = uniqueUser('alice');
+  const order = acceptedOrder({
+    orderId: 'o1',
+    type: 'BUY',
+    userID: user,
+    coinID: 'BTC',
+    quantity: 5,
+    price: 100,
+  });
+  const snapshot = await submitOrder(env.client, order, taskQueue);
+  expect(snapshot.status).toBe('PENDING_NEW');
+  const place = await commandOf('o1');
+  expect(place).toMatchObject({ cmd: 'place', quantity: 500000, price: 10000, attempt: 0 });
+  const handle = env.client.workflow.getHandle<typeof orderWorkflow>(snapshot.workflowId);
+  const trade = (orderSeq: number, lastQty: number, filledQty: number) =>
+    eventFor(place, orderSeq, {
+      event: 'TRADE',
+      tradeId: `BTC-${orderSeq}`,
+      side: 'BUY',
+      lastQty,
+      lastPrice: 10000,
+      maker: false,
+      filledQty,
+      leavesQty: 500000 - filledQty,
+    });
+  const created = eventFor(place, 1, {
+    event: 'NEW',
+    side: 'BUY',
+    orderType: 'LIMIT',
+    timeInForce: 'GTC',
+    price: 10000,
+    quantity: 500000,
+  });
+  // Out of order and twice: the second fill arrives before the first, NEW arrives last and again.
+  await handle.signal(matcherEventSignal, trade(3, 300000, 500000));
+  await handle.signal(matcherEventSignal, trade(2, 200000, 200000));
+  await handle.signal(matcherEventSignal, trade(2, 200000, 200000));
+  await handle.signal(matcherEventSignal, created);
+  await handle.signal(matcherEventSignal, created);
+  const final = await handle.result();
+  expect(final).toMatchObject({
+    status: 'FILLED',
+    filledQty: '5.00000',
+    avgPrice: '100.00',
+    fillCount: 2,
+    cumQuote: '500.0000000',
+  });
+  const mine = reports.filter((r) => r.userID === user);
+  expect(mine.map((r) => [r.seq, r.execType, r.status, r.filledQty])).toEqual([
+    [1, 'NEW', 'NEW', '0.00000'],
+    [2, 'TRADE', 'PARTIALLY_FILLED', '2.00000'],
+    [3, 'TRADE', 'FILLED', '5.00000'],
+  ]);
+});
+
+test('the same order twice is one order; the same id with other fields is DUPLICATE_ORDER_ID', async () => {
+  const user = uniqueUser('bob');
+  const params = {
+    orderId: 'dup',
+    type: 'SELL',
+    userID: user,
+    coinID: 'BTC',
+    quantity: '1',
+    price: '200',
+  };
+  const first = await submitOrder(env.client, acceptedOrder(params), taskQueue);
+  const again = await submitOrder(env.client, acceptedOrder(params, Date.now() + 5000), taskQueue);
+  expect(again.workflowId).toBe(first.workflowId);
+  expect(commands.filter((c) => c.userID === user)).toHaveLength(1);
+  const err = await submitOrder(
+    env.client,
+    acceptedOrder({ ...params, price: '201' }),
+    taskQueue,
+  ).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
+  expect(((err as WorkflowUpdateFailedError).cause as { type?: string }).type).toBe(
+    'DUPLICATE_ORDER_ID',
+  );
+  await env.client.workflow.getHandle<typeof orderWorkflow>(first.workflowId).terminate('test done');
+});
+
+test('cancel of a resting order: cancel command, CANCELED answer, final snapshot', async () => {
+  const user = uniqueUser('carol');
+  const snapshot = await submitOrder(
+    env.client,
+    acceptedOrder({
+      orderId: 'c1',
+      type: 'BUY',
+      userID: user,
+      coinID: 'ETH',
+      quantity: 2,
+      price: 10,
+    }),
+    taskQueue,
+  );
+  const place = await commandOf('c1');
+  const handle = env.client.workflow.getHandle<typeof orderWorkflow>(snapshot.workflowId);
+  await handle.signal(
+    matcherEventSignal,
+    eventFor(place, 1, {
+      event: 'NEW',
+      side: 'BUY',
+      orderType: 'LIMIT',
+      timeInForce: 'GTC',
+      price: 1000,
+      quantity: 20000,
+    }),
+  );
+  const canceled = handle.executeUpdate(cancelUpdate);
+  const cancel = await waitFor(
+    () => commands.find((c) => c.userID === user && c.cmd === 'cancel'),
+    'cancel command',
+  );
+  await handle.signal(matcherEventSignal, eventFor(cancel, 2, { event: 'CANCELED', filledQty: 0 }));
+  expect((await canceled).status).toBe('CANCELED');
+  expect((await handle.result()).status).toBe('CANCELED');
+  const err = await handle.executeUpdate(cancelUpdate).catch((e: unknown) => e);
+  expect(err).toBeDefined();
+});
+
+test('a MARKET order without liquidity is re-placed after durable backoffs, then EXPIRED', async () => {
+  const user = uniqueUser('dave');
+  const order = acceptedOrder({
+    orderId: 'm1',
+    type: 'BUY',
+    userID: user,
+    coinID: 'BTC',
+    quantity: 1,
+    retryUnmatched: { attempts: 2, backoffMs: 60_000 },
+  });
+  const snapshot = await submitOrder(env.client, order, taskQueue);
+  const handle = env.client.workflow.getHandle<typeof orderWorkflow>(snapshot.workflowId);
+  const place = await commandOf('m1');
+  await handle.signal(
+    matcherEventSignal,
+    eventFor(place, 1, {
+      event: 'NEW',
+      side: 'BUY',
+      orderType: 'MARKET',
+      timeInForce: 'IOC',
+      price: null,
+      quantity: 100000,
+    }),
+  );
+  await handle.signal(
+    matcherEventSignal,
+    eventFor(place, 2, {
+      event: 'EXPIRED',
+      reason: 'NO_LIQUIDITY',
+      filledQty: 0,
+      expiredQty: 100000,
+    }),
+  );
+  expect((await handle.query(statusQuery)).status).toBe('NEW'); // not final: a retry is pending
+  // Time skips through the backoff: the retry command arrives.
+  const resultPromise = handle.result();
+  const retry1 = await commandOf('m1', 1);
+  expect(retry1).toMatchObject({ cmd: 'place', attempt: 1, quantity: 100000 });
+  // Half fills, the rest finds nothing again.
+  await handle.signal(
+    matcherEventSignal,
+    eventFor(retry1, 3, {
+      event: 'TRADE',
+      tradeId: 'BTC-77',
+      side: 'BUY',
+      lastQty: 50000,
+      lastPrice: 10000,
+      maker: false,
+      filledQty: 50000,
+      leavesQty: 50000,
+    }),
+  );
+  await handle.signal(
+    matcherEventSignal,
+    eventFor(retry1, 4, {
+      event: 'EXPIRED',
+      reason: 'NO_LIQUIDITY',
+      filledQty: 50000,
+      expiredQty: 50000,
+    }),
+  );
+  const retry2 = await commandOf('m1', 2);
+  expect(retry2).toMatchObject({ attempt: 2, quantity: 50000 });
+  await handle.signal(
+    matcherEventSignal,
+    eventFor(retry2, 5, {
+      event: 'EXPIRED',
+      reason: 'NO_LIQUIDITY',
+      filledQty: 50000,
+      expiredQty: 50000,
+    }),
+  );
+  const final = await resultPromise;
+  expect(final).toMatchObject({
+    status: 'EXPIRED',
+    filledQty: '0.50000',
+    expireReason: 'NO_LIQUIDITY',
+    retries: 2,
+  });
+  const history = await handle.fetchHistory();
+  const timers = (history.events ?? []).filter((e) => e.timerStartedEventAttributes);
+  expect(
+    timers.map((t) => Number(t.timerStartedEventAttributes?.startToFireTimeout?.seconds)),
+  ).toEqual(expect.arrayContaining([60, 120]));
+  expect(reports.filter((r) => r.userID === user).map((r) => r.status)).toEqual([
+    'NEW',
+    'PARTIALLY_FILLED',
+    'EXPIRED',
+  ]);
+});
+
+test('a command the matcher never answers is sent again after the acknowledgement timeout', async () => {
+  const user = uniqueUser('erin');
+  const snapshot = await submitOrder(
+    env.client,
+    acceptedOrder({
+      orderId: 'lost',
+      type: 'SELL',
+      userID: user,
+      coinID: 'BTC',
+      quantity: 1,
+      price: 100,
+    }),
+    taskQueue,
+  );
+  const handle = env.client.workflow.getHandle<typeof orderWorkflow>(snapshot.workflowId);
+  const resultPromise = handle.result(); // lets the test server skip time
+  const first = await commandOf('lost', 0);
+  const resent = await waitFor(
+    () => commands.filter((c) => c.orderId === 'lost')[1],
+    'the re-send',
+  );
+  expect(resent.commandId).toBe(first.commandId);
+  expect(sends[commands.lastIndexOf(resent)]).toBe(1);
+  await handle.signal(
+    matcherEventSignal,
+    eventFor(resent, 1, { event: 'REJECTED', reason: 'MIN_NOTIONAL', msg: 'too small' }),
+  );
+  expect(await resultPromise).toMatchObject({ status: 'REJECTED', rejectReason: 'MIN_NOTIONAL' });
+});

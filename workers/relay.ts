@@ -1,0 +1,193 @@
+// The relay process: matcher events from the SQS queue subscribed to the SNS topic become signals
+// to each order's workflow, the maker's as well as the taker's. A message is deleted only after
+// its signal was accepted; the workflow drops an event it has already applied (orderSeq).
+import {
+  DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
+  type Message,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { Counter } from 'prom-client';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { queueUrl, sqsClient } from '../config/aws';
+import { env } from '../config/env';
+import { startHealthServer } from '../config/health';
+import { createLogger, type Logger } from '../config/logger';
+import { matcherEventSchema, workflowIdFor, type MatcherEvent } from '../domain/order';
+import { matcherEventSignal } from '../workflows/messages';
+
+export interface RelayOptions {
+  sqs: SQSClient;
+  queueUrl: string;
+  client: Client;
+  waitSeconds: number;
+  log: Logger;
+  onSignal?: (event: MatcherEvent, outcome: 'signaled' | 'no-workflow') => void;
+}
+
+export class EventRelay {
+  private stopped = false;
+  private readonly abort = new AbortController();
+  private done: Promise<void> | undefined;
+
+  constructor(private readonly o: RelayOptions) {}
+
+  start(): void {
+    this.done = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.abort.abort();
+    await this.done;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      let messages: Message[];
+      try {
+        const out = await this.o.sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: this.o.queueUrl,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: this.o.waitSeconds,
+          }),
+          { abortSignal: this.abort.signal },
+        );
+        messages = out.Messages ?? [];
+      } catch (err) {
+        if (this.stopped) break;
+        this.o.log.error({ err }, 'receive from the relay queue failed; retrying');
+        await sleep(1000);
+        continue;
+      }
+      if (messages.length > 0) await this.relayBatch(messages);
+    }
+  }
+
+  /** Signals per order in order, orders in parallel; deletes what was delivered. */
+  private async relayBatch(messages: Message[]): Promise<void> {
+    const byOrder = new Map<string, Message[]>();
+    for (const m of messages) {
+      const key = this.orderKeyOf(m);
+      byOrder.set(key, [...(byOrder.get(key) ?? []), m]);
+    }
+    const delivered: Message[] = [];
+    await Promise.all(
+      [...byOrder.values()].map(async (group) => {
+        for (const m of group) {
+          try {
+            await this.relay(m);
+            delivered.push(m);
+          } catch (err) {
+            // Left in the queue: it comes back after the visibility timeout.
+            this.o.log.error(
+              { err, messageId: m.MessageId },
+              'signal failed; the event will be redelivered',
+            );
+            return;
+          }
+        }
+      }),
+    );
+    if (delivered.length > 0) {
+      await this.o.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: this.o.queueUrl,
+          Entries: delivered.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+        }),
+      );
+    }
+  }
+
+  private orderKeyOf(m: Message): string {
+    try {
+      const { userID, orderId } = JSON.parse(m.Body ?? '') as { userID?: string; orderId?: string };
+      return `${userID}/${orderId}`;
+    } catch {
+      return m.MessageId ?? '';
+    }
+  }
+
+  private async relay(m: Message): Promise<void> {
+    const parsed = matcherEventSchema.safeParse(safeJson(m.Body));
+    if (!parsed.success) {
+      this.o.log.error(
+        { messageId: m.MessageId, body: m.Body, error: parsed.error.message },
+        'malformed matcher event dropped',
+      );
+      return;
+    }
+    const event = parsed.data;
+    const workflowId = workflowIdFor(event.userID, event.orderId);
+    const log = this.o.log.child({ workflowId });
+    try {
+      await this.o.client.workflow.getHandle(workflowId).signal(matcherEventSignal, event);
+      log.debug({ event: event.event, seq: event.seq, orderSeq: event.orderSeq }, 'event signaled');
+      this.o.onSignal?.(event, 'signaled');
+    } catch (err) {
+      // A finished order (a late CANCEL_REJECTED) or one not started by a workflow (replay tool).
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+      log.warn(
+        { event: event.event, seq: event.seq },
+        'no running workflow for this event; dropped',
+      );
+      this.o.onSignal?.(event, 'no-workflow');
+    }
+  }
+}
+
+function safeJson(text: string | undefined): unknown {
+  try {
+    return JSON.parse(text ?? '');
+  } catch {
+    return undefined;
+  }
+}
+
+export async function startRelay(
+  opts: { relayQueueUrl?: string; healthPort?: number } = {},
+): Promise<{ stop(): Promise<void> }> {
+  const log = createLogger('relay');
+  const sqs = sqsClient();
+  const url = await queueUrl(sqs, opts.relayQueueUrl ?? env.relayQueueUrl, env.relayQueueName);
+  const connection = await Connection.connect({ address: env.temporalAddress });
+  const client = new Client({ connection, namespace: env.temporalNamespace });
+  let healthy = false;
+  const health = await startHealthServer(opts.healthPort ?? env.relayHealthPort, () => healthy);
+  const relayed = new Counter({
+    name: 'relay_events_total',
+    help: 'Matcher events relayed, by event and outcome',
+    labelNames: ['event', 'outcome'],
+    registers: [health.registry],
+  });
+  const relay = new EventRelay({
+    sqs,
+    queueUrl: url,
+    client,
+    waitSeconds: env.sqsWaitSeconds,
+    log,
+    onSignal: (event, outcome) => relayed.inc({ event: event.event, outcome }),
+  });
+  relay.start();
+  healthy = true;
+  log.info({ queueUrl: url }, 'relay running');
+  return {
+    async stop() {
+      healthy = false;
+      await relay.stop();
+      await connection.close();
+      await health.close();
+      log.info('relay stopped');
+    },
+  };
+}
+
+if (require.main === module) {
+  void startRelay().then((relay) => {
+    const shutdown = (): void => void relay.stop().then(() => process.exit(0));
+    process.once('SIGTERM', shutdown);
+    process.once('SIGINT', shutdown);
+  });
+}
