@@ -220,12 +220,6 @@ export class OrderState {
     this.transition('CANCELED', 'CANCELED', time);
   }
 
-  /** Retries exhausted: the last expiry stands. */
-  giveUpRetrying(time: number): void {
-    this.data.unmatchedRemainder = false;
-    this.transition('EXPIRED', 'EXPIRED', time);
-  }
-
   // ── Matcher events ────────────────────────────────────────────────────────────────────────
 
   /**
