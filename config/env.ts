@@ -29,6 +29,10 @@ export const env = {
   matcherHealthPort: int('MATCHER_HEALTH_PORT', 9101),
   orderWorkerHealthPort: int('ORDER_WORKER_HEALTH_PORT', 9102),
   relayHealthPort: int('RELAY_HEALTH_PORT', 9103),
+  /** Task queue of the order workflows (tests use their own). */
+  orderTaskQueue: process.env.ORDER_TASK_QUEUE ?? 'orders',
+  /** Key prefix of the matcher's books; production uses none, tests their own. */
+  matcherNamespace: process.env.MATCHER_NAMESPACE ?? '',
   /** SQS long-poll wait; shorter in tests so shutdown is quick. */
   sqsWaitSeconds: int('SQS_WAIT_SECONDS', 20),
 };

@@ -67,7 +67,9 @@ export async function startMatcher(opts: MatcherOptions = {}): Promise<{ stop():
   const books = new Map<string, CommandBook>();
   const publishers: OutboxPublisher[] = [];
   for (const market of markets.values()) {
-    const book = await openBook(redis, market, { namespace: opts.namespace ?? '' });
+    const book = await openBook(redis, market, {
+      namespace: opts.namespace ?? env.matcherNamespace,
+    });
     books.set(market.coinID, book);
     publishers.push(
       new OutboxPublisher({

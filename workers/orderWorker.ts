@@ -6,7 +6,7 @@ import { env } from '../config/env';
 import { startHealthServer } from '../config/health';
 import { createLogger } from '../config/logger';
 import { createEnqueueCommand } from '../activities/enqueueCommand';
-import { orderTaskQueue, type OrderActivities } from '../workflows/messages';
+import type { OrderActivities } from '../workflows/messages';
 
 export interface OrderWorkerOptions {
   /** The pushStatus implementation; defaults to the API Gateway management API one. */
@@ -40,7 +40,7 @@ export async function startOrderWorker(opts: OrderWorkerOptions = {}): Promise<R
   const worker = await Worker.create({
     connection,
     namespace: env.temporalNamespace,
-    taskQueue: opts.taskQueue ?? orderTaskQueue,
+    taskQueue: opts.taskQueue ?? env.orderTaskQueue,
     workflowsPath: require.resolve('../workflows/orderWorkflow'),
     activities,
   });
@@ -53,7 +53,7 @@ export async function startOrderWorker(opts: OrderWorkerOptions = {}): Promise<R
     await health.close();
     log.info('order worker stopped');
   });
-  log.info({ taskQueue: opts.taskQueue ?? orderTaskQueue, ordersUrl }, 'order worker running');
+  log.info({ taskQueue: opts.taskQueue ?? env.orderTaskQueue, ordersUrl }, 'order worker running');
   return {
     worker,
     done,

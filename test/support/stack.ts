@@ -1,0 +1,111 @@
+// The service's own processes for integration tests, on the real servers of the jest global set-up:
+// queues, topic and Redis namespace of their own per test file, so files run side by side.
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { Client, Connection } from '@temporalio/client';
+import Redis from 'ioredis';
+import { ensureOrderChannels, type OrderChannels } from '../../scripts/localAws';
+import {
+  freePort,
+  httpOk,
+  startProcess,
+  waitHealthy,
+  type ManagedProcess,
+} from '../../scripts/services';
+
+export interface TestChannels extends OrderChannels {
+  /** Key prefix of this file's matcher books. */
+  namespace: string;
+  taskQueue: string;
+}
+
+export async function createTestChannels(label: string): Promise<TestChannels> {
+  const suffix = `${label}-${randomUUID().slice(0, 8)}`;
+  const sqs = new SQSClient({});
+  const sns = new SNSClient({});
+  try {
+    const channels = await ensureOrderChannels(
+      {
+        ordersQueueName: `orders-${suffix}.fifo`,
+        orderEventsTopicName: `order-events-${suffix}.fifo`,
+        relayQueueName: `order-events-relay-${suffix}.fifo`,
+      },
+      { sqs, sns },
+    );
+    return { ...channels, namespace: `test-${suffix}:`, taskQueue: `orders-${suffix}` };
+  } finally {
+    sqs.destroy();
+    sns.destroy();
+  }
+}
+
+/** Environment that points a process (or in-process service) at this file's channels. */
+export function channelEnv(channels: TestChannels): Record<string, string> {
+  return {
+    ORDERS_QUEUE_URL: channels.ordersQueueUrl,
+    ORDERS_DLQ_URL: channels.ordersDlqUrl,
+    ORDER_EVENTS_TOPIC_ARN: channels.orderEventsTopicArn,
+    RELAY_QUEUE_URL: channels.relayQueueUrl,
+    MATCHER_NAMESPACE: channels.namespace,
+    ORDER_TASK_QUEUE: channels.taskQueue,
+    SQS_WAIT_SECONDS: '1',
+    LOG_LEVEL: process.env.SERVICE_LOG_LEVEL ?? 'warn',
+  };
+}
+
+export type ServiceName = 'matcher' | 'order-worker' | 'relay';
+const entries: Record<ServiceName, { entry: string; portVar: string }> = {
+  matcher: { entry: 'matcher/service.ts', portVar: 'MATCHER_HEALTH_PORT' },
+  'order-worker': { entry: 'workers/orderWorker.ts', portVar: 'ORDER_WORKER_HEALTH_PORT' },
+  relay: { entry: 'workers/relay.ts', portVar: 'RELAY_HEALTH_PORT' },
+};
+
+/** One of the service's processes as a real OS process (for kill -9 tests), healthy when returned. */
+export async function spawnService(
+  name: ServiceName,
+  channels: TestChannels,
+  extraEnv: Record<string, string> = {},
+): Promise<ManagedProcess> {
+  const port = await freePort();
+  const { entry, portVar } = entries[name];
+  const proc = startProcess(name, process.execPath, ['--import', 'tsx', entry], {
+    env: { ...channelEnv(channels), [portVar]: String(port), ...extraEnv },
+    sink: {
+      kind: 'file',
+      path: path.join(process.env.TEST_RUN_DIR ?? '.data', `${name}-${channels.taskQueue}.log`),
+    },
+  });
+  await waitHealthy(proc, () => httpOk(`http://127.0.0.1:${port}/healthz`), 90_000);
+  return proc;
+}
+
+export async function temporalClient(): Promise<{ client: Client; close: () => Promise<void> }> {
+  const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS });
+  return { client: new Client({ connection }), close: () => connection.close() };
+}
+
+export const testRedis = (): Redis => new Redis(process.env.REDIS_URL ?? '');
+
+/** Polls until `check` returns a value (not undefined) or the time is up. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(
+    `timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`,
+  );
+}
