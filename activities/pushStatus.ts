@@ -8,10 +8,10 @@ import {
   PostToConnectionCommand,
   type ApiGatewayManagementApiClient,
 } from '@aws-sdk/client-apigatewaymanagementapi';
-import Redis from 'ioredis';
-import { env, gatewayManagementUrl } from '../config/env';
+import { gatewayManagementUrl } from '../config/env';
 import { workflowIdFor } from '../domain/order';
 import type { ExecutionReport } from '../domain/orderState';
+import { redisClient } from '../gateway/clients';
 import { liveConnections, removeConnection, type RedisLike } from '../gateway/connections';
 import { log as rootLog } from '../gateway/log';
 import { createManagementClient } from '../gateway/management';
@@ -20,7 +20,7 @@ import { createManagementClient } from '../gateway/management';
 export type PushStatus = (report: ExecutionReport) => Promise<void>;
 
 export interface PushStatusDeps {
-  /** The connection registry; default a client of REDIS_URL. */
+  /** The connection registry; default the process's shared client of REDIS_URL. */
   redis?: RedisLike;
   /** Default: a client of `managementUrl`. */
   management?: ApiGatewayManagementApiClient;
@@ -31,11 +31,10 @@ export interface PushStatusDeps {
 const log = rootLog.child({ component: 'pushStatus' });
 
 export function createPushStatus(deps: PushStatusDeps = {}): PushStatus {
-  let redis = deps.redis;
   let management = deps.management;
 
   return async function pushStatus(report: ExecutionReport): Promise<void> {
-    redis ??= new Redis(env.redisUrl, { maxRetriesPerRequest: 2 });
+    const redis = deps.redis ?? (await redisClient());
     management ??= createManagementClient(deps.managementUrl ?? gatewayManagementUrl());
     const workflowId = workflowIdFor(report.userID, report.orderId);
     const connectionIds = await liveConnections(redis, report.userID);
@@ -44,24 +43,33 @@ export function createPushStatus(deps: PushStatusDeps = {}): PushStatus {
     const outcomes = await Promise.all(
       connectionIds.map(async (connectionId) => {
         try {
-          await client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }));
+          await client.send(
+            new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }),
+          );
           return 'sent' as const;
         } catch (err) {
           if (err instanceof GoneException || (err as Error).name === 'GoneException') {
-            await removeConnection(redis as RedisLike, connectionId, report.userID);
+            await removeConnection(redis, connectionId, report.userID);
             return 'gone' as const;
           }
-          return err as Error;
+          return err instanceof Error ? err : new Error(String(err));
         }
       }),
     );
     const sent = outcomes.filter((o) => o === 'sent').length;
     const gone = outcomes.filter((o) => o === 'gone').length;
     const failed = outcomes.filter((o): o is Error => o instanceof Error);
-    const fields = { workflowId, status: report.status, seq: report.seq, sent, gone, failed: failed.length };
+    const fields = {
+      workflowId,
+      status: report.status,
+      seq: report.seq,
+      sent,
+      gone,
+      failed: failed.length,
+    };
     if (failed.length > 0) {
       log.warn({ ...fields, err: failed[0] }, 'pushStatus: some connections failed; retrying');
-      throw failed[0];
+      throw failed[0] as Error;
     }
     log.info(fields, 'pushStatus');
   };

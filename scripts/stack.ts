@@ -61,6 +61,7 @@ const serviceEnv = (): NodeJS.ProcessEnv => ({
   ...localEnv({ temporal: ports.temporal, redis: ports.redis, moto: ports.moto }),
   ...(channels && {
     ORDERS_QUEUE_URL: channels.ordersQueueUrl,
+    ORDERS_DLQ_URL: channels.ordersDlqUrl,
     ORDER_EVENTS_TOPIC_ARN: channels.orderEventsTopicArn,
     RELAY_QUEUE_URL: channels.relayQueueUrl,
   }),
@@ -153,10 +154,22 @@ const servers: StackProcess[] = [
   },
 ];
 
-// The project's own processes join here as they come to exist (gateway twin, order worker,
-// matcher, relay), each with a /healthz endpoint.
-const services: StackProcess[] = [];
-void nodeProcess;
+// The project's own processes, started in this order, each healthy on its /healthz endpoint.
+const services: StackProcess[] = [
+  nodeProcess('matcher', 32, 'matcher/service.ts', env.matcherHealthPort, [
+    ['Matcher metrics', `http://localhost:${env.matcherHealthPort}/metrics`],
+  ]),
+  nodeProcess('relay', 94, 'workers/relay.ts', env.relayHealthPort, [
+    ['Relay metrics', `http://localhost:${env.relayHealthPort}/metrics`],
+  ]),
+  nodeProcess('order-worker', 34, 'workers/orderWorker.ts', env.orderWorkerHealthPort, [
+    ['Order worker metrics', `http://localhost:${env.orderWorkerHealthPort}/metrics`],
+  ]),
+  nodeProcess('gateway', 36, 'gateway/local/server.ts', env.gatewayPort, [
+    ['WebSocket API', `ws://localhost:${env.gatewayPort}`],
+    ['Gateway metrics', `http://localhost:${env.gatewayPort}/metrics`],
+  ]),
+];
 
 const pidFile = (name: string): string => path.join(runDir, `${name}.pid`);
 

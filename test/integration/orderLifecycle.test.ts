@@ -9,6 +9,7 @@ import { startOrderWorker } from '../../workers/orderWorker';
 import { startRelay } from '../../workers/relay';
 import { cancelUpdate, statusQuery } from '../../workflows/messages';
 import type { orderWorkflow } from '../../workflows/orderWorkflow';
+import { recordHistory } from '../support/histories';
 import { acceptedOrder, submitOrder, uniqueUser } from '../support/orders';
 import {
   createTestChannels,
@@ -121,6 +122,8 @@ test('crossing orders of two users both end FILLED with the same trade id', asyn
     ['TRADE', 'FILLED'],
   ]);
   expect(await book.order(seller, '12345')).toMatchObject({ status: 'FILLED', member: null });
+  recordHistory(handleOf(buy), 'filled-at-once');
+  recordHistory(handleOf(sell), 'rests-then-filled');
 });
 
 test('partial fill: the maker rests PARTIALLY_FILLED and operators find it by search attributes', async () => {
@@ -147,6 +150,7 @@ test('partial fill: the maker rests PARTIALLY_FILLED and operators find it by se
   expect(found).toEqual([resting.workflowId]);
   const final = await handleOf(resting).executeUpdate(cancelUpdate);
   expect(final).toMatchObject({ status: 'CANCELED', filledQty: '2.00000' });
+  recordHistory(handleOf(resting), 'partial-fill-then-cancel');
 });
 
 test('cancel of a resting order removes it from the book', async () => {
@@ -182,6 +186,7 @@ test('a LIMIT_MAKER that would cross is REJECTED with its reason', async () => {
   expect(reportsOf(user, 'lm-1').map((r) => [r.status, r.rejectReason])).toEqual([
     ['REJECTED', 'WOULD_CROSS'],
   ]);
+  recordHistory(handleOf(order), 'rejected');
   await handleOf(ask).executeUpdate(cancelUpdate);
 });
 
@@ -198,6 +203,7 @@ test('the same order submitted twice is one order, one command', async () => {
   expect(enqueues).toHaveLength(1);
   expect((await book.snapshot()).bids.filter((o) => o.userID === user)).toHaveLength(1);
   await handleOf(first).executeUpdate(cancelUpdate);
+  recordHistory(handleOf(first), 'submitted-twice');
 });
 
 test('a MARKET order with no liquidity is retried after durable timers, then EXPIRED', async () => {

@@ -1,6 +1,7 @@
 // The service's own processes for integration tests, on the real servers of the jest global set-up:
 // queues, topic and Redis namespace of their own per test file, so files run side by side.
 import { randomUUID } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -55,6 +56,9 @@ export function channelEnv(channels: TestChannels): Record<string, string> {
   };
 }
 
+export const spawnedPidsFile = (): string =>
+  path.join(process.env.TEST_RUN_DIR ?? '.data', 'spawned.pids');
+
 export type ServiceName = 'matcher' | 'order-worker' | 'relay';
 const entries: Record<ServiceName, { entry: string; portVar: string }> = {
   matcher: { entry: 'matcher/service.ts', portVar: 'MATCHER_HEALTH_PORT' },
@@ -77,6 +81,8 @@ export async function spawnService(
       path: path.join(process.env.TEST_RUN_DIR ?? '.data', `${name}-${channels.taskQueue}.log`),
     },
   });
+  // The global teardown kills whatever a failed or timed-out test left running.
+  if (proc.child.pid) appendFileSync(spawnedPidsFile(), `${proc.child.pid}\n`);
   await waitHealthy(proc, () => httpOk(`http://127.0.0.1:${port}/healthz`), 90_000);
   return proc;
 }

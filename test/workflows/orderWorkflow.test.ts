@@ -17,6 +17,7 @@ import {
   type OrderActivities,
 } from '../../workflows/messages';
 import type { orderWorkflow } from '../../workflows/orderWorkflow';
+import { recordHistory } from '../support/histories';
 import { acceptedOrder, submitOrder, uniqueUser } from '../support/orders';
 
 let env: TestWorkflowEnvironment;
@@ -185,7 +186,9 @@ test('the same order twice is one order; the same id with other fields is DUPLIC
   expect(((err as WorkflowUpdateFailedError).cause as { type?: string }).type).toBe(
     'DUPLICATE_ORDER_ID',
   );
-  await env.client.workflow.getHandle<typeof orderWorkflow>(first.workflowId).terminate('test done');
+  await env.client.workflow
+    .getHandle<typeof orderWorkflow>(first.workflowId)
+    .terminate('test done');
 });
 
 test('cancel of a resting order: cancel command, CANCELED answer, final snapshot', async () => {
@@ -316,6 +319,7 @@ test('a MARKET order without liquidity is re-placed after durable backoffs, then
     'PARTIALLY_FILLED',
     'EXPIRED',
   ]);
+  recordHistory(handle, 'market-retried-then-expired', env.address);
 });
 
 test('a command the matcher never answers is sent again after the acknowledgement timeout', async () => {
@@ -346,4 +350,5 @@ test('a command the matcher never answers is sent again after the acknowledgemen
     eventFor(resent, 1, { event: 'REJECTED', reason: 'MIN_NOTIONAL', msg: 'too small' }),
   );
   expect(await resultPromise).toMatchObject({ status: 'REJECTED', rejectReason: 'MIN_NOTIONAL' });
+  recordHistory(handle, 'command-resent-after-ack-timeout', env.address);
 });

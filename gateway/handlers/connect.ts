@@ -1,0 +1,39 @@
+// $connect: the user comes from the authorizer (requestContext.authorizer.userID); without an
+// authorizer the handler verifies the token itself. The connection is recorded per user in Redis,
+// so pushStatus finds every live connection of the user. Any non-2xx answer refuses the upgrade.
+import { InvalidTokenError, tokenFromRequest, verifyToken } from '../auth';
+import { redisClient } from '../clients';
+import { registerConnection } from '../connections';
+import { log } from '../log';
+import type { WebSocketEvent, WebSocketResult } from '../types';
+
+async function userOf(event: WebSocketEvent): Promise<string | null> {
+  const fromAuthorizer = event.requestContext.authorizer?.userID;
+  if (typeof fromAuthorizer === 'string' && fromAuthorizer) return fromAuthorizer;
+  const token = tokenFromRequest(event.headers, event.queryStringParameters);
+  if (!token) return null;
+  try {
+    return await verifyToken(token);
+  } catch (err) {
+    if (err instanceof InvalidTokenError) return null;
+    throw err;
+  }
+}
+
+export async function handler(event: WebSocketEvent): Promise<WebSocketResult> {
+  const { connectionId, connectedAt, requestId } = event.requestContext;
+  const userID = await userOf(event);
+  if (!userID) {
+    log.info({ connectionId, requestId }, '$connect refused: no valid token');
+    return { statusCode: 401, body: 'Unauthorized' };
+  }
+  try {
+    await registerConnection(await redisClient(), { connectionId, userID, connectedAt });
+  } catch (err) {
+    // A connection nobody can push to is worse than a refused one: the client retries.
+    log.error({ connectionId, userID, err }, '$connect: cannot record the connection');
+    return { statusCode: 500, body: 'Internal server error' };
+  }
+  log.info({ connectionId, userID }, 'connected');
+  return { statusCode: 200 };
+}

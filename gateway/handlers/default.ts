@@ -1,0 +1,93 @@
+// $default: every message frame. Reads the envelope, dispatches on `method`, and answers with one
+// envelope that echoes the request id. The answer is this function's return value: the $default
+// route has a route response (two-way route), so API Gateway sends `body` back to the connection,
+// and the local twin does the same. Pushed execution reports take the other path (pushStatus →
+// @connections).
+import { markets } from '../../config/markets';
+import { redisClient } from '../clients';
+import { temporalClient } from '../temporal';
+import { userOfConnection, type RedisLike } from '../connections';
+import {
+  ApiError,
+  failure,
+  idOf,
+  ok,
+  parseRequest,
+  type RequestId,
+  type Response,
+} from '../envelope';
+import { log } from '../log';
+import { createMethods, toApiError, type MethodDeps } from '../methods';
+import type { WebSocketEvent, WebSocketResult } from '../types';
+
+export interface DefaultHandlerDeps extends Partial<MethodDeps> {
+  redis?: () => Promise<RedisLike>;
+}
+
+/** The connection's user: from the authorizer's context, else from the connection registry. */
+async function connectionUser(
+  event: WebSocketEvent,
+  redis: () => Promise<RedisLike>,
+): Promise<string> {
+  const fromAuthorizer = event.requestContext.authorizer?.userID;
+  if (typeof fromAuthorizer === 'string' && fromAuthorizer) return fromAuthorizer;
+  const userID = await userOfConnection(await redis(), event.requestContext.connectionId);
+  if (!userID)
+    throw new ApiError(401, 'UNAUTHENTICATED', 'unknown connection; connect again with a token');
+  return userID;
+}
+
+export function createDefaultHandler(
+  deps: DefaultHandlerDeps = {},
+): (event: WebSocketEvent) => Promise<WebSocketResult> {
+  const methods = createMethods({ temporal: temporalClient, markets, ...deps });
+  const redis = deps.redis ?? redisClient;
+
+  return async (event) => {
+    const started = Date.now();
+    const { connectionId, requestId } = event.requestContext;
+    const raw = event.body ?? '';
+    const body = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+    const fields: Record<string, unknown> = {};
+    let id: RequestId = null;
+    let response: Response;
+    try {
+      const request = parseRequest(body);
+      id = request.id;
+      fields.method = request.method;
+      const userID = await connectionUser(event, redis);
+      fields.userID = userID;
+      response = ok(
+        id,
+        await methods[request.method](request.params, {
+          userID,
+          connectionId,
+          log: log.child({ connectionId, requestId, method: request.method, id }),
+          annotate: (more) => Object.assign(fields, more),
+        }),
+      );
+    } catch (err) {
+      const apiError = toApiError(err);
+      fields.code = apiError.code;
+      if (apiError.status >= 500) {
+        const cause = apiError.cause ?? apiError;
+        log.error({ connectionId, requestId, id, ...fields, err: cause }, 'request failed');
+      }
+      response = failure(id ?? idOf(body), apiError);
+    }
+    log.info(
+      {
+        connectionId,
+        requestId,
+        id: response.id,
+        ...fields,
+        status: response.status,
+        ms: Date.now() - started,
+      },
+      'request',
+    );
+    return { statusCode: 200, body: JSON.stringify(response) };
+  };
+}
+
+export const handler = createDefaultHandler();

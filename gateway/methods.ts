@@ -1,0 +1,311 @@
+// The four trading methods (plus ping) behind the $default route: validation and authorization at
+// the edge, then the order's workflow through the contract of workflows/messages.ts.
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+  ApplicationFailure,
+  isGrpcDeadlineError,
+  isGrpcServiceError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { z } from 'zod';
+import { FieldError } from '../domain/errors';
+import { formatUnits, unitSize } from '../domain/fixedPoint';
+import type { Markets } from '../domain/markets';
+import {
+  fieldErrorFromZod,
+  parseOrder,
+  placeOrderParamsSchema,
+  terminalStatuses,
+  toAcceptedOrder,
+  workflowIdFor,
+  type AcceptedOrder,
+  type OrderStatus,
+} from '../domain/order';
+import type { OrderSnapshot } from '../domain/orderState';
+import { cancelUpdate, orderErrorTypes, statusQuery } from '../workflows/messages';
+import { env } from '../config/env';
+import { ApiError, type Method } from './envelope';
+import type { Logger } from './log';
+import { submitOrder } from './submitOrder';
+
+/** How long a method waits for Temporal; below API Gateway's 29 s integration timeout. */
+export const defaultTemporalTimeoutMs = 20_000;
+/** At most this many orders in one `openOrders.status` answer. */
+export const openOrdersLimit = 200;
+const openStatuses: OrderStatus[] = ['PENDING_NEW', 'NEW', 'PARTIALLY_FILLED'];
+/** gRPC status UNAVAILABLE. */
+const grpcUnavailable = 14;
+
+export interface MethodDeps {
+  temporal: () => Promise<Client>;
+  markets: Markets;
+  /** The order workflows' task queue; default ORDER_TASK_QUEUE or 'orders'. */
+  taskQueue?: string;
+  /** Read per call, so tests can shorten it; default GATEWAY_TEMPORAL_TIMEOUT_MS or 20 s. */
+  timeoutMs?: () => number;
+  now?: () => number;
+}
+
+/** Who is asking: the connection's authenticated user. */
+export interface CallContext {
+  userID: string;
+  connectionId: string;
+  log: Logger;
+  /** Fields the method adds to the request's log line (e.g. the workflowId). */
+  annotate(fields: Record<string, unknown>): void;
+}
+
+export type MethodFn = (params: Record<string, unknown>, ctx: CallContext) => Promise<unknown>;
+
+const orderRefSchema = z.strictObject({
+  orderId: placeOrderParamsSchema.shape.orderId,
+  userID: placeOrderParamsSchema.shape.userID.optional(),
+});
+const openOrdersSchema = z.strictObject({
+  userID: placeOrderParamsSchema.shape.userID.optional(),
+  coinID: z.string().min(1).max(20).optional(),
+});
+
+function timeoutFromEnv(): number {
+  const raw = Number(process.env.GATEWAY_TEMPORAL_TIMEOUT_MS);
+  return Number.isInteger(raw) && raw > 0 ? raw : defaultTemporalTimeoutMs;
+}
+
+/** `params.userID` may be left out (the connection's user); when given it must be that user. */
+function ownUser(params: Record<string, unknown>, ctx: CallContext): Record<string, unknown> {
+  if (params.userID === undefined) return { ...params, userID: ctx.userID };
+  if (typeof params.userID === 'string' && params.userID !== ctx.userID) {
+    throw new ApiError(
+      403,
+      'FORBIDDEN',
+      `userID "${params.userID}" is not the user of this connection`,
+      'userID',
+    );
+  }
+  return params;
+}
+
+function parseWith<T>(schema: z.ZodType<T>, params: unknown): T {
+  const parsed = schema.safeParse(params);
+  if (!parsed.success) throw ApiError.from(fieldErrorFromZod(parsed.error));
+  return parsed.data;
+}
+
+/** Any failure of a method as an answer to the client; the original error stays as `cause`. */
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  const cause = { cause: err };
+  if (err instanceof FieldError) return new ApiError(400, err.code, err.message, err.field, cause);
+  if (err instanceof WorkflowNotFoundError)
+    return new ApiError(404, 'UNKNOWN_ORDER', 'no such order', 'orderId', cause);
+  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
+    const type = err.cause.type ?? 'ORDER_REFUSED';
+    const conflict =
+      type === orderErrorTypes.duplicateOrderId || type === orderErrorTypes.notCancellable;
+    return conflict
+      ? new ApiError(409, type, err.cause.message, 'orderId', cause)
+      : new ApiError(400, type, err.cause.message, undefined, cause);
+  }
+  if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isGrpcDeadlineError(err)) {
+    return new ApiError(
+      504,
+      'TIMEOUT',
+      'no answer from the order service in time; the request may still take effect: ask order.status, or re-send the same order (idempotent)',
+      undefined,
+      cause,
+    );
+  }
+  const grpc = [err, (err as Error | undefined)?.cause].find(isGrpcServiceError);
+  if ((grpc?.code as number | undefined) === grpcUnavailable)
+    return new ApiError(
+      503,
+      'UNAVAILABLE',
+      'the order service is unavailable; try again',
+      undefined,
+      cause,
+    );
+  return new ApiError(500, 'INTERNAL', 'internal error', undefined, cause);
+}
+
+/** Whether a finished order is the same order as `accepted` (idempotent re-send). */
+function sameOrder(snapshot: OrderSnapshot, accepted: AcceptedOrder): boolean {
+  const price =
+    accepted.price === null ? null : formatUnits(accepted.price, unitSize(accepted.tickSize));
+  return (
+    snapshot.coinID === accepted.coinID &&
+    snapshot.side === accepted.side &&
+    snapshot.orderType === accepted.orderType &&
+    snapshot.timeInForce === accepted.timeInForce &&
+    snapshot.selfTradePrevention === accepted.selfTradePrevention &&
+    snapshot.price === price &&
+    snapshot.quantity === formatUnits(accepted.quantity, unitSize(accepted.stepSize))
+  );
+}
+
+/** The methods; each fails only with ApiError (the original error as its `cause`). */
+export function createMethods(deps: MethodDeps): Record<Method, MethodFn> {
+  const methods = rawMethods(deps);
+  return Object.fromEntries(
+    Object.entries(methods).map(([name, fn]) => [
+      name,
+      (params: Record<string, unknown>, ctx: CallContext) =>
+        fn(params, ctx).catch((err: unknown) => Promise.reject(toApiError(err))),
+    ]),
+  ) as Record<Method, MethodFn>;
+}
+
+function rawMethods(deps: MethodDeps): Record<Method, MethodFn> {
+  const taskQueue = deps.taskQueue ?? env.orderTaskQueue;
+  const timeoutMs = deps.timeoutMs ?? timeoutFromEnv;
+  const now = deps.now ?? Date.now;
+
+  async function withTimeout<T>(client: Client, fn: () => Promise<T>): Promise<T> {
+    return client.withDeadline(now() + timeoutMs(), fn);
+  }
+
+  /** The snapshot of an order: its query while running, its result once completed. */
+  async function snapshotOf(client: Client, handle: WorkflowHandle): Promise<OrderSnapshot> {
+    const description = await withTimeout(client, () => handle.describe());
+    switch (description.status.name) {
+      case 'RUNNING':
+        return withTimeout(client, () => handle.query(statusQuery));
+      case 'COMPLETED':
+        return withTimeout(client, () => handle.result() as Promise<OrderSnapshot>);
+      default:
+        throw new ApiError(
+          500,
+          'ORDER_UNAVAILABLE',
+          `the order's workflow ended ${description.status.name}; ask an operator`,
+        );
+    }
+  }
+
+  /** The order id is taken by a finished order: same order → its final snapshot, else 409. */
+  async function finishedOrder(
+    client: Client,
+    workflowId: string,
+    accepted: AcceptedOrder,
+  ): Promise<OrderSnapshot> {
+    const handle = client.workflow.getHandle(workflowId);
+    const description = await withTimeout(client, () => handle.describe());
+    if (description.status.name === 'COMPLETED') {
+      const snapshot = await withTimeout(client, () => handle.result() as Promise<OrderSnapshot>);
+      if (sameOrder(snapshot, accepted)) return snapshot;
+    }
+    throw new ApiError(
+      409,
+      orderErrorTypes.duplicateOrderId,
+      `order id "${accepted.orderId}" was already used by another order`,
+      'orderId',
+    );
+  }
+
+  return {
+    async 'order.place'(params, ctx) {
+      const parsed = parseOrder(ownUser(params, ctx), deps.markets);
+      const accepted = toAcceptedOrder(parsed, now());
+      const workflowId = workflowIdFor(accepted.userID, accepted.orderId);
+      ctx.annotate({ workflowId });
+      const client = await deps.temporal();
+      try {
+        return await withTimeout(client, () => submitOrder(client, accepted, taskQueue));
+      } catch (err) {
+        if (err instanceof WorkflowExecutionAlreadyStartedError)
+          return finishedOrder(client, workflowId, accepted);
+        throw err;
+      }
+    },
+
+    async 'order.cancel'(params, ctx) {
+      const ref = parseWith(orderRefSchema, ownUser(params, ctx));
+      const workflowId = workflowIdFor(ctx.userID, ref.orderId);
+      ctx.annotate({ workflowId });
+      const client = await deps.temporal();
+      const handle = client.workflow.getHandle(workflowId);
+      try {
+        return await withTimeout(client, () => handle.executeUpdate(cancelUpdate));
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+        // Not found also means "already completed": tell the two apart.
+        try {
+          await withTimeout(client, () => handle.describe());
+        } catch (e) {
+          throw e instanceof WorkflowNotFoundError ? err : e;
+        }
+        throw new ApiError(
+          409,
+          orderErrorTypes.notCancellable,
+          'the order is already final',
+          'orderId',
+        );
+      }
+    },
+
+    async 'order.status'(params, ctx) {
+      const ref = parseWith(orderRefSchema, ownUser(params, ctx));
+      const workflowId = workflowIdFor(ctx.userID, ref.orderId);
+      ctx.annotate({ workflowId });
+      const client = await deps.temporal();
+      return snapshotOf(client, client.workflow.getHandle(workflowId));
+    },
+
+    async 'openOrders.status'(params, ctx) {
+      const p = parseWith(openOrdersSchema, ownUser(params, ctx));
+      if (p.coinID !== undefined && !deps.markets.has(p.coinID)) {
+        throw new ApiError(
+          400,
+          'UNKNOWN_MARKET',
+          `unknown market "${p.coinID}"; known: ${[...deps.markets.keys()].join(', ')}`,
+          'coinID',
+        );
+      }
+      // userID and coinID are validated above: no quotes can reach the query.
+      const statuses = openStatuses.map((s) => `"${s}"`).join(',');
+      const query =
+        `ExecutionStatus="Running" AND UserID="${ctx.userID}" AND OrderStatus IN (${statuses})` +
+        (p.coinID ? ` AND CoinID="${p.coinID}"` : '');
+      const client = await deps.temporal();
+      const workflowIds: string[] = [];
+      await withTimeout(client, async () => {
+        for await (const execution of client.workflow.list({ query, pageSize: openOrdersLimit })) {
+          workflowIds.push(execution.workflowId);
+          if (workflowIds.length >= openOrdersLimit) break;
+        }
+      });
+      const snapshots = await mapLimit(workflowIds, 8, (id) =>
+        withTimeout(client, () => client.workflow.getHandle(id).query(statusQuery)),
+      );
+      // Visibility lags a little: drop orders that turned final since they were listed.
+      return snapshots
+        .filter((s) => !terminalStatuses.has(s.status))
+        .sort((a, b) => a.createdAt - b.createdAt || a.orderId.localeCompare(b.orderId));
+    },
+
+    // eslint-disable-next-line @typescript-eslint/require-await
+    async ping(params) {
+      parseWith(z.strictObject({}), params);
+      return { time: now() };
+    },
+  };
+}
+
+async function mapLimit<T, R>(
+  items: T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}

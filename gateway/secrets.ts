@@ -1,0 +1,29 @@
+// Secret values from AWS Secrets Manager, read once per process (one Lambda container) and kept.
+// Production passes ARNs in the environment (JWT_SECRET_ARN, REDIS_AUTH_SECRET_ARN,
+// TEMPORAL_TLS_SECRET_ARN), never the values; locally none is set and nothing is fetched.
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { env } from '../config/env';
+
+let client: SecretsManagerClient | undefined;
+const cache = new Map<string, Promise<string>>();
+
+/** The secret's string value; a failed read is not cached, so the next invocation retries. */
+export function secretValue(arn: string): Promise<string> {
+  let value = cache.get(arn);
+  if (!value) {
+    client ??= new SecretsManagerClient({ region: env.awsRegion });
+    value = client.send(new GetSecretValueCommand({ SecretId: arn })).then((out) => {
+      if (out.SecretString === undefined) throw new Error(`secret ${arn} has no string value`);
+      return out.SecretString;
+    });
+    value.catch(() => cache.delete(arn));
+    cache.set(arn, value);
+  }
+  return value;
+}
+
+/** The secret of `<name>_ARN` when that is set, else undefined. */
+export async function secretFromEnv(name: string): Promise<string | undefined> {
+  const arn = process.env[`${name}_ARN`];
+  return arn ? secretValue(arn) : undefined;
+}
