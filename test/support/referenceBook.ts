@@ -255,7 +255,7 @@ export class ReferenceBook {
           1,
         );
     }
-    const limit = price as number | null;
+    const limit = price;
     if (
       orderType === 'LIMIT_MAKER' &&
       this.acceptable({ side, price: limit }, this.opposite(side)[0])
