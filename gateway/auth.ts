@@ -3,7 +3,7 @@
 import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
 import { jwtSecret } from '../config/env';
 import { placeOrderParamsSchema } from '../domain/order';
-import { secretFromEnv } from './secrets';
+import { secretFromEnv } from '../config/secrets';
 
 const encoder = new TextEncoder();
 const key = (secret: string): Uint8Array => encoder.encode(secret);

@@ -5,7 +5,7 @@
 // `rediss://` REDIS_URL). Locally nothing is set.
 import Redis from 'ioredis';
 import { env } from '../config/env';
-import { secretFromEnv } from './secrets';
+import { redisAuth } from '../config/secrets';
 
 /** A lazily created, cached client; a failed creation is forgotten, so the next call retries. */
 export interface Lazy<T> {
@@ -41,11 +41,10 @@ export function lazy<T>(create: () => Promise<T>, close: (client: T) => Promise<
 
 const redis = lazy(
   async () => {
-    const password = await secretFromEnv('REDIS_AUTH');
     return new Redis(env.redisUrl, {
       maxRetriesPerRequest: 2,
       connectTimeout: 5000,
-      ...(password && { password }),
+      ...(await redisAuth()),
     });
   },
   (client) => client.quit().catch(() => client.disconnect()),

@@ -6,6 +6,7 @@ import { queueUrl, snsClient, sqsClient, topicArn } from '../config/aws';
 import { env } from '../config/env';
 import { startHealthServer } from '../config/health';
 import { createLogger } from '../config/logger';
+import { redisAuth } from '../config/secrets';
 import { markets } from '../config/markets';
 import { openBook } from './book';
 import { CommandConsumer, type CommandBook } from './consumer';
@@ -22,7 +23,8 @@ export interface MatcherOptions {
 
 export async function startMatcher(opts: MatcherOptions = {}): Promise<{ stop(): Promise<void> }> {
   const log = createLogger('matcher');
-  const redis = new Redis(env.redisUrl);
+  const redisOptions = await redisAuth();
+  const redis = new Redis(env.redisUrl, redisOptions);
   const sqs = sqsClient();
   const sns = snsClient();
   const ordersUrl = await queueUrl(
@@ -73,7 +75,7 @@ export async function startMatcher(opts: MatcherOptions = {}): Promise<{ stop():
     books.set(market.coinID, book);
     publishers.push(
       new OutboxPublisher({
-        redis: new Redis(env.redisUrl),
+        redis: new Redis(env.redisUrl, redisOptions),
         sns,
         topicArn: eventsTopic,
         coinID: market.coinID,

@@ -5,6 +5,7 @@ import { queueUrl, sqsClient } from '../config/aws';
 import { env } from '../config/env';
 import { startHealthServer } from '../config/health';
 import { createLogger } from '../config/logger';
+import { temporalConnectionOptions } from '../config/secrets';
 import { createEnqueueCommand } from '../activities/enqueueCommand';
 import type { OrderActivities } from '../workflows/messages';
 
@@ -36,7 +37,7 @@ export async function startOrderWorker(opts: OrderWorkerOptions = {}): Promise<R
     enqueueCommand: createEnqueueCommand(sqs, ordersUrl),
     pushStatus,
   };
-  const connection = await NativeConnection.connect({ address: env.temporalAddress });
+  const connection = await NativeConnection.connect(await temporalConnectionOptions());
   const worker = await Worker.create({
     connection,
     namespace: env.temporalNamespace,

@@ -14,6 +14,7 @@ import { queueUrl, sqsClient } from '../config/aws';
 import { env } from '../config/env';
 import { startHealthServer } from '../config/health';
 import { createLogger, type Logger } from '../config/logger';
+import { temporalConnectionOptions } from '../config/secrets';
 import { matcherEventSchema, workflowIdFor, type MatcherEvent } from '../domain/order';
 import { matcherEventSignal } from '../workflows/messages';
 
@@ -152,7 +153,7 @@ export async function startRelay(
   const log = createLogger('relay');
   const sqs = sqsClient();
   const url = await queueUrl(sqs, opts.relayQueueUrl ?? env.relayQueueUrl, env.relayQueueName);
-  const connection = await Connection.connect({ address: env.temporalAddress });
+  const connection = await Connection.connect(await temporalConnectionOptions());
   const client = new Client({ connection, namespace: env.temporalNamespace });
   let healthy = false;
   const health = await startHealthServer(opts.healthPort ?? env.relayHealthPort, () => healthy);

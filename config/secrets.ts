@@ -2,7 +2,7 @@
 // Production passes ARNs in the environment (JWT_SECRET_ARN, REDIS_AUTH_SECRET_ARN,
 // TEMPORAL_TLS_SECRET_ARN), never the values; locally none is set and nothing is fetched.
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { env } from '../config/env';
+import { env } from './env';
 
 let client: SecretsManagerClient | undefined;
 const cache = new Map<string, Promise<string>>();
@@ -26,4 +26,33 @@ export function secretValue(arn: string): Promise<string> {
 export async function secretFromEnv(name: string): Promise<string | undefined> {
   const arn = process.env[`${name}_ARN`];
   return arn ? secretValue(arn) : undefined;
+}
+
+/** ioredis options with the AUTH token of REDIS_AUTH_SECRET_ARN, when set. */
+export async function redisAuth(): Promise<{ password?: string }> {
+  const password = await secretFromEnv('REDIS_AUTH');
+  return password ? { password } : {};
+}
+
+/**
+ * How to reach Temporal: TEMPORAL_TLS_SECRET_ARN, a secret {"cert","key"} for mTLS (Temporal Cloud
+ * or a self-hosted cluster), or TEMPORAL_API_KEY; locally neither. Fits both the client's
+ * Connection and the worker's NativeConnection.
+ */
+export async function temporalConnectionOptions(): Promise<{
+  address: string;
+  tls?: boolean | { clientCertPair: { crt: Buffer; key: Buffer } };
+  apiKey?: string;
+}> {
+  const mtls = await secretFromEnv('TEMPORAL_TLS');
+  if (mtls) {
+    const { cert, key } = JSON.parse(mtls) as { cert: string; key: string };
+    return {
+      address: env.temporalAddress,
+      tls: { clientCertPair: { crt: Buffer.from(cert), key: Buffer.from(key) } },
+    };
+  }
+  if (process.env.TEMPORAL_API_KEY)
+    return { address: env.temporalAddress, apiKey: process.env.TEMPORAL_API_KEY, tls: true };
+  return { address: env.temporalAddress };
 }
