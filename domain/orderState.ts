@@ -408,7 +408,7 @@ export class OrderState {
     const retry = this.data.unmatchedRemainder
       ? ` (no liquidity, retry ${this.data.attempt + 1}/${this.order.retryUnmatched.attempts} pending)`
       : '';
-    return `${s.status} ${s.filledQty}/${s.quantity}${avg}${reason ? ` (${reason})` : ''}${retry}`;
+    return `${s.status} ${trimZeros(s.filledQty)}/${trimZeros(s.quantity)}${avg}${reason ? ` (${reason})` : ''}${retry}`;
   }
 
   /** The static summary: `BUY 5 BTC @ 100 · user1`. */
@@ -417,6 +417,10 @@ export class OrderState {
     const price = s.price === null ? 'MARKET' : `@ ${s.price}`;
     const type =
       s.orderType === 'LIMIT' && s.timeInForce === 'GTC' ? '' : ` ${s.orderType}/${s.timeInForce}`;
-    return `${s.side} ${s.quantity} ${s.coinID} ${price}${type} · ${s.userID}`;
+    return `${s.side} ${trimZeros(s.quantity)} ${s.coinID} ${price}${type} · ${s.userID}`;
   }
 }
+
+/** "0.40000" → "0.4", "5.00000" → "5": quantities read as people write them. */
+const trimZeros = (decimal: string): string =>
+  decimal.includes('.') ? decimal.replace(/\.?0+$/, '') : decimal;
