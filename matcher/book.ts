@@ -1,0 +1,289 @@
+// The typed wrapper around the matcher's Lua scripts: one market's order book in Redis.
+// Every state change happens inside matcher/lua/apply.lua: atomic, exactly once per command id,
+// events appended to the outbox stream by the same call. This side only sends and reads. Rules:
+// - price-time priority, trades at the maker's price; LIMIT GTC rests its remainder, IOC and
+//   MARKET expire it (NO_LIQUIDITY), FOK fills whole or expires untouched (FOK_NOT_FILLABLE), a
+//   LIMIT_MAKER that would cross is rejected (WOULD_CROSS);
+// - self-trade prevention by the taker's mode when the next maker is the same user;
+// - a place for a known order id is a DUPLICATE_ORDER_ID, except the retry of an unmatched
+//   MARKET/IOC remainder (later attempt, same fields, quantity = remainder), which continues it;
+// - at most maxMatchesPerCall makers per script call: a longer sweep is saved and continued, and
+//   commands arriving meanwhile queue behind it, so nothing interleaves.
+// test/support/referenceBook.ts states the same rules as plain TypeScript.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type Redis from 'ioredis';
+import type { Market } from '../domain/markets';
+import {
+  orderKeyFor,
+  type CancelCommand,
+  type ExpireReason,
+  type MatcherCommand,
+  type MatcherEvent,
+  type OrderStatus,
+  type OrderType,
+  type PlaceCommand,
+  type SelfTradePrevention,
+  type Side,
+  type TimeInForce,
+} from '../domain/order';
+
+/** Maker matches or removals one script call may do before it hands back "continue". */
+export const defaultMaxMatchesPerCall = 200;
+
+/** The Redis keys of one market's book; all share the market's hash tag (one cluster slot). */
+export interface BookKeys {
+  bids: string;
+  asks: string;
+  orders: string;
+  applied: string;
+  events: string;
+  counters: string;
+  config: string;
+  /** Commands that arrived while a sweep was pending, applied next in arrival order. */
+  queue: string;
+}
+
+export function bookKeys(coinID: string, namespace = ''): BookKeys {
+  const prefix = `${namespace}{${coinID}}:`;
+  return {
+    bids: `${prefix}bids`,
+    asks: `${prefix}asks`,
+    orders: `${prefix}orders`,
+    applied: `${prefix}applied`,
+    events: `${prefix}events`,
+    counters: `${prefix}counters`,
+    config: `${prefix}config`,
+    queue: `${prefix}queue`,
+  };
+}
+
+/** Every key of a book, in the order apply.lua takes them as KEYS. */
+export const keyList = (keys: BookKeys): string[] => [
+  keys.bids,
+  keys.asks,
+  keys.orders,
+  keys.applied,
+  keys.events,
+  keys.counters,
+  keys.config,
+  keys.queue,
+];
+
+/** An order as the matcher stores it (integers: ticks and steps). Terminal orders stay. */
+export interface OrderRecord {
+  userID: string;
+  orderId: string;
+  side: Side;
+  orderType: OrderType;
+  timeInForce: TimeInForce;
+  selfTradePrevention: SelfTradePrevention;
+  price: number | null;
+  quantity: number;
+  filled: number;
+  status: OrderStatus;
+  /** orderSeq of the order's latest event. */
+  orderSeq: number;
+  /** The placement attempt that last ran (retries of an unmatched remainder raise it). */
+  attempt: number;
+  /** The sorted-set member while the order rests on the book, else null. */
+  member: string | null;
+  /** Why it expired, for EXPIRED orders. */
+  reason: ExpireReason | null;
+}
+
+export interface PriceLevel {
+  price: number;
+  quantity: number;
+}
+
+export interface Depth {
+  bids: PriceLevel[];
+  asks: PriceLevel[];
+}
+
+/** Every resting order, per side, in priority order. */
+export interface BookSnapshot {
+  bids: OrderRecord[];
+  asks: OrderRecord[];
+}
+
+/** The outcome of one script call. */
+export type ApplyStep = { status: 'done'; events: MatcherEvent[] } | { status: 'continue' };
+
+export interface BookOptions {
+  /** Prefix of every key, so tests and replays get books of their own. Default ''. */
+  namespace?: string;
+  maxMatchesPerCall?: number;
+}
+
+export interface Book {
+  readonly market: Market;
+  readonly keys: BookKeys;
+  place(cmd: PlaceCommand): Promise<MatcherEvent[]>;
+  cancel(cmd: CancelCommand): Promise<MatcherEvent[]>;
+  /**
+   * Applies a command (once per commandId) and returns its events, in order. Calls made while
+   * others are in flight wait their turn: commands reach the book in call order.
+   */
+  apply(cmd: MatcherCommand): Promise<MatcherEvent[]>;
+  /** One script call only: a sweep over many makers may answer "continue" (tests, tools). */
+  applyStep(cmd: MatcherCommand): Promise<ApplyStep>;
+  depth(levels: number): Promise<Depth>;
+  order(userID: string, orderId: string): Promise<OrderRecord | null>;
+  snapshot(): Promise<BookSnapshot>;
+  /** Deletes every key of this book (replays and tests). */
+  destroy(): Promise<void>;
+}
+
+interface Script {
+  source: string;
+  sha: string;
+}
+
+function loadScript(name: string): Script {
+  const source = readFileSync(path.join(__dirname, 'lua', name), 'utf8');
+  return { source, sha: createHash('sha1').update(source).digest('hex') };
+}
+
+const applyScript = loadScript('apply.lua');
+const depthScript = loadScript('depth.lua');
+
+const isNoScript = (err: unknown): boolean =>
+  err instanceof Error && err.message.startsWith('NOSCRIPT');
+
+/**
+ * Opens (creating when absent) the book of `market`: writes the market's rules to the config key,
+ * which the script validates orders against. Several processes may open the same book.
+ */
+export async function openBook(
+  redis: Redis,
+  market: Market,
+  opts: BookOptions = {},
+): Promise<Book> {
+  const keys = bookKeys(market.coinID, opts.namespace);
+  const maxMatchesPerCall = opts.maxMatchesPerCall ?? defaultMaxMatchesPerCall;
+  if (!Number.isSafeInteger(maxMatchesPerCall) || maxMatchesPerCall < 1)
+    throw new RangeError(`maxMatchesPerCall must be a positive integer, got ${maxMatchesPerCall}`);
+  if (market.minNotional > BigInt(Number.MAX_SAFE_INTEGER))
+    throw new RangeError(`minNotional of ${market.coinID} does not fit the matcher's integers`);
+  await redis.hset(keys.config, {
+    coinID: market.coinID,
+    minQty: String(market.minQty),
+    maxQty: String(market.maxQty),
+    minNotional: market.minNotional.toString(),
+  });
+  const applyKeys = keyList(keys);
+  const budget = String(maxMatchesPerCall);
+
+  // Script cache lost (restart, failover, SCRIPT FLUSH): load once, however many calls met it.
+  let loading: Promise<unknown> | undefined;
+  const evalScript = async (script: Script, scriptKeys: string[], args: string[]) => {
+    try {
+      return await redis.evalsha(script.sha, scriptKeys.length, ...scriptKeys, ...args);
+    } catch (err) {
+      if (!isNoScript(err)) throw err;
+      loading ??= redis.script('LOAD', script.source).finally(() => (loading = undefined));
+      await loading;
+      return redis.evalsha(script.sha, scriptKeys.length, ...scriptKeys, ...args);
+    }
+  };
+
+  const applyStep = async (cmd: MatcherCommand): Promise<ApplyStep> => {
+    const reply = (await evalScript(applyScript, applyKeys, [JSON.stringify(cmd), budget])) as [
+      string,
+      string,
+    ];
+    if (reply[0] === 'continue') return { status: 'continue' };
+    return { status: 'done', events: JSON.parse(reply[1]) as MatcherEvent[] };
+  };
+
+  // One command in flight per book, in call order. Pipelining them would be faster, but after a
+  // script-cache loss (restart, failover, SCRIPT FLUSH) another client may reload the script
+  // between two in-flight commands: the first fails NOSCRIPT, the second runs, and the retry of
+  // the first lands behind it. Parallelism comes from several markets (books) instead.
+  let tail: Promise<unknown> = Promise.resolve();
+  const serialized = <T>(work: () => Promise<T>): Promise<T> => {
+    const run = tail.then(work);
+    tail = run.catch(() => undefined);
+    return run;
+  };
+
+  const apply = (cmd: MatcherCommand): Promise<MatcherEvent[]> => {
+    checkIds(cmd);
+    return serialized(async () => {
+      for (;;) {
+        const step = await applyStep(cmd);
+        if (step.status === 'done') return step.events;
+      }
+    });
+  };
+
+  const readRecords = async (orderKeys: string[]): Promise<OrderRecord[]> => {
+    if (orderKeys.length === 0) return [];
+    const json = await redis.hmget(keys.orders, ...orderKeys);
+    return json.map((j, i) => {
+      if (j === null) throw new Error(`book ${market.coinID}: no record for ${orderKeys[i]}`);
+      return JSON.parse(j) as OrderRecord;
+    });
+  };
+
+  const restingSide = async (key: string): Promise<OrderRecord[]> => {
+    const page = 1000;
+    const result: OrderRecord[] = [];
+    for (let start = 0; ; start += page) {
+      const members = await redis.zrange(key, start, start + page - 1);
+      result.push(...(await readRecords(members.map((m) => m.slice(17)))));
+      if (members.length < page) return result;
+    }
+  };
+
+  return {
+    market,
+    keys,
+    place: apply,
+    cancel: apply,
+    apply,
+    applyStep: (cmd) => {
+      checkIds(cmd);
+      return serialized(() => applyStep(cmd));
+    },
+    async depth(levels) {
+      const [bids, asks] = (await evalScript(
+        depthScript,
+        [keys.bids, keys.asks, keys.orders],
+        [String(levels)],
+      )) as [number[], number[]];
+      return { bids: toLevels(bids), asks: toLevels(asks) };
+    },
+    async order(userID, orderId) {
+      const json = await redis.hget(keys.orders, orderKeyFor(userID, orderId));
+      return json === null ? null : (JSON.parse(json) as OrderRecord);
+    },
+    // Paged reads: consistent when no command runs meanwhile (replays, tests, audits).
+    async snapshot() {
+      return { bids: await restingSide(keys.bids), asks: await restingSide(keys.asks) };
+    },
+    async destroy() {
+      await redis.del(...applyKeys);
+    },
+  };
+}
+
+function toLevels(flat: number[]): PriceLevel[] {
+  const levels: PriceLevel[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2)
+    levels.push({ price: Number(flat[i]), quantity: Number(flat[i + 1]) });
+  return levels;
+}
+
+// The script needs these as strings to name the order and its events; everything else it
+// validates itself, because the replay tool and other producers can send anything.
+function checkIds(cmd: MatcherCommand): void {
+  for (const field of ['commandId', 'userID', 'orderId', 'coinID'] as const) {
+    const value: unknown = cmd[field];
+    if (typeof value !== 'string' || value === '')
+      throw new TypeError(`matcher command needs a non-empty string ${field}`);
+  }
+}

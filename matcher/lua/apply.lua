@@ -1,0 +1,422 @@
+-- Applies one place or cancel command to a market's book, exactly once, with bounded work.
+--
+-- KEYS (one hash tag, so one Redis Cluster slot):
+--   1 bids (score -price)  2 asks (score price)  3 orders  4 applied  5 events (outbox stream)
+--   6 counters (eventSeq, tradeSeq, bookSeq, queued, pending)
+--   7 config (coinID, minQty, maxQty, minNotional)
+--   8 queue (commands that arrived while a sweep was pending, in arrival order)
+-- ARGV: 1 the command as JSON, 2 maxMatchesPerCall
+-- Returns {'done', '[event JSON, ...]'} with the command's events, or {'continue', ''} when the work
+-- budget ran out: the caller sends the same command again to go on.
+--
+-- Written for speed, as Redis runs the whole chunk on every call: few closures sharing one state
+-- table (each closure and each captured local is rebuilt per call), string.format templates
+-- instead of long concatenations. Numbers go through '%d', exact up to 2^53 (cjson would print
+-- 14 significant digits and corrupt larger ticks).
+
+local fmt, encode, NULL = string.format, cjson.encode, cjson.null
+local MAX_SAFE = 9007199254740991
+local IN_PROGRESS = '{"inProgress":true,"events":['
+local QUEUED = '{"queued":true}'
+
+local cmd = cjson.decode(ARGV[1])
+if type(cmd) ~= 'table' then
+  return redis.error_reply('ERR the command must be a JSON object')
+end
+local commandId, userID, orderId, coinID = cmd.commandId, cmd.userID, cmd.orderId, cmd.coinID
+if type(commandId) ~= 'string' or type(userID) ~= 'string' or type(orderId) ~= 'string'
+  or type(coinID) ~= 'string' or commandId == '' or userID == '' or orderId == '' or coinID == '' then
+  return redis.error_reply('ERR command needs string commandId, userID, orderId and coinID')
+end
+if cmd.cmd ~= 'place' and cmd.cmd ~= 'cancel' then
+  return redis.error_reply('ERR cmd must be place or cancel')
+end
+local budget = tonumber(ARGV[2])
+if not budget or budget < 1 then
+  return redis.error_reply('ERR maxMatchesPerCall must be at least 1')
+end
+
+-- Exactly once: a finished command answers with its stored events and changes nothing.
+local stored = redis.call('HGET', KEYS[4], commandId)
+if stored and string.byte(stored, 1) == 91 then -- '['
+  return { 'done', stored }
+end
+
+local counters = redis.call('HMGET', KEYS[6], 'eventSeq', 'tradeSeq', 'bookSeq', 'queued', 'pending')
+local config = redis.call('HMGET', KEYS[7], 'coinID', 'minQty', 'maxQty', 'minNotional')
+local clock = redis.call('TIME')
+local pending = counters[5]
+
+-- Everything the helpers share: one upvalue instead of many.
+local S = {
+  eventSeq = tonumber(counters[1]) or 0,
+  tradeSeq = tonumber(counters[2]) or 0,
+  bookSeq = tonumber(counters[3]) or 0,
+  queued = tonumber(counters[4]) or 0,
+  budget = budget,
+  now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000),
+  coin = config[1],
+  minQty = tonumber(config[2]),
+  maxQty = tonumber(config[3]),
+  minNotional = tonumber(config[4]),
+  -- The command whose events are being produced (a pending sweep's, then the new one's).
+  cid = nil,
+  cidJ = nil,
+  coinJ = nil,
+  out = nil,
+  -- Where a sweep stopped for lack of budget, for the next call.
+  nextPending = false,
+}
+
+local function emit(kind, o, orderSeq, rest)
+  S.eventSeq = S.eventSeq + 1
+  local e = fmt(
+    '{"event":"%s","seq":%d,"coinID":%s,"userID":%s,"orderId":%s,"orderSeq":%d,"commandId":%s,"time":%d%s}',
+    kind, S.eventSeq, S.coinJ, o.uj, o.oj, orderSeq, S.cidJ, S.now, rest)
+  redis.call('XADD', KEYS[5], '*', 'event', e)
+  local out = S.out
+  out[#out + 1] = e
+end
+
+local function reject(o, code, msg, orderSeq)
+  emit('REJECTED', o, orderSeq, fmt(',"reason":"%s","msg":%s', code, encode(msg)))
+end
+
+-- ── Order records ───────────────────────────────────────────────────────────────────────────
+-- Enumerated fields are validated before a record exists, so they need no escaping.
+
+local function saveOrder(o)
+  local price, member, reason = 'null', 'null', 'null'
+  if o.price then price = fmt('%d', o.price) end
+  if o.member then member = encode(o.member) end
+  if o.reason then reason = '"' .. o.reason .. '"' end
+  redis.call('HSET', KEYS[3], o.key, fmt(
+    '{"userID":%s,"orderId":%s,"side":"%s","orderType":"%s","timeInForce":"%s","selfTradePrevention":"%s","price":%s,"quantity":%d,"filled":%d,"status":"%s","orderSeq":%d,"attempt":%d,"member":%s,"reason":%s}',
+    o.uj, o.oj, o.side, o.orderType, o.timeInForce, o.selfTradePrevention, price, o.quantity,
+    o.filled, o.status, o.orderSeq, o.attempt, member, reason))
+end
+
+local function loadOrder(key, json)
+  local o = cjson.decode(json or redis.call('HGET', KEYS[3], key))
+  o.key = key
+  o.uj = encode(o.userID)
+  o.oj = encode(o.orderId)
+  if o.price == NULL then o.price = nil end
+  if o.member == NULL then o.member = nil end
+  if o.reason == NULL then o.reason = nil end
+  return o
+end
+
+-- ── State changes, each with its event ──────────────────────────────────────────────────────
+
+local function expire(o, reason)
+  o.orderSeq = o.orderSeq + 1
+  o.status = 'EXPIRED'
+  o.reason = reason
+  emit('EXPIRED', o, o.orderSeq, fmt(',"reason":"%s","filledQty":%d,"expiredQty":%d', reason,
+    o.filled, o.quantity - o.filled))
+end
+
+local function fill(o, qty, price, tradeId, maker)
+  o.filled = o.filled + qty
+  o.orderSeq = o.orderSeq + 1
+  if o.filled == o.quantity then o.status = 'FILLED' else o.status = 'PARTIALLY_FILLED' end
+  emit('TRADE', o, o.orderSeq, fmt(
+    ',"tradeId":%s,"side":"%s","lastQty":%d,"lastPrice":%d,"maker":%s,"filledQty":%d,"leavesQty":%d',
+    tradeId, o.side, qty, price, maker, o.filled, o.quantity - o.filled))
+end
+
+-- ── The sweep: the taker against the opposite side, resumable ───────────────────────────────
+-- s.phase 'fok' walks the book read-only (s.cursor, s.acc) to decide whether the whole quantity
+-- is available; 'match' trades. Every maker looked at costs one unit of budget. Returns true when
+-- the taker's story for this command is complete, false when the budget ran out.
+
+local function sweep(t, s)
+  local buy, limit, stp = t.side == 'BUY', t.price, t.selfTradePrevention
+  local opp = KEYS[1]
+  if buy then opp = KEYS[2] end
+  if s.phase == 'fok' then
+    local need = t.quantity - t.filled
+    while s.acc < need do
+      local entry = redis.call('ZRANGE', opp, s.cursor, s.cursor, 'WITHSCORES')
+      local ok = entry[1] ~= nil
+      if ok and limit then
+        local p = tonumber(entry[2])
+        if buy then ok = p <= limit else ok = -p >= limit end
+      end
+      if not ok then
+        expire(t, 'FOK_NOT_FILLABLE')
+        return true
+      end
+      if S.budget <= 0 then return false end
+      S.budget = S.budget - 1
+      local maker = loadOrder(string.sub(entry[1], 18))
+      if maker.userID == t.userID and stp ~= 'NONE' then
+        if stp ~= 'EXPIRE_MAKER' then
+          expire(t, 'FOK_NOT_FILLABLE')
+          return true
+        end
+      else
+        s.acc = s.acc + maker.quantity - maker.filled
+      end
+      s.cursor = s.cursor + 1
+    end
+    s.phase = 'match'
+  end
+  while t.filled < t.quantity do
+    local entry = redis.call('ZRANGE', opp, 0, 0, 'WITHSCORES')
+    local ok = entry[1] ~= nil
+    if ok and limit then
+      local p = tonumber(entry[2])
+      if buy then ok = p <= limit else ok = -p >= limit end
+    end
+    if not ok then break end
+    if S.budget <= 0 then return false end
+    S.budget = S.budget - 1
+    local maker = loadOrder(string.sub(entry[1], 18))
+    if maker.userID == t.userID and stp ~= 'NONE' then
+      if stp ~= 'EXPIRE_MAKER' then expire(t, 'SELF_TRADE_PREVENTION') end
+      if stp ~= 'EXPIRE_TAKER' then
+        redis.call('ZREM', opp, maker.member)
+        maker.member = nil
+        expire(maker, 'SELF_TRADE_PREVENTION')
+        saveOrder(maker)
+      end
+      if stp ~= 'EXPIRE_MAKER' then return true end
+    else
+      local qty = math.min(t.quantity - t.filled, maker.quantity - maker.filled)
+      S.tradeSeq = S.tradeSeq + 1
+      local tradeId = encode(fmt('%s-%d', S.coin, S.tradeSeq))
+      fill(t, qty, maker.price, tradeId, 'false')
+      fill(maker, qty, maker.price, tradeId, 'true')
+      if maker.status == 'FILLED' then
+        redis.call('ZREM', opp, maker.member)
+        maker.member = nil
+      end
+      saveOrder(maker)
+    end
+  end
+  if t.filled < t.quantity then
+    if t.timeInForce == 'GTC' then
+      S.bookSeq = S.bookSeq + 1
+      t.member = fmt('%016d:%s', S.bookSeq, t.key)
+      if buy then
+        redis.call('ZADD', KEYS[1], fmt('%d', -t.price), t.member)
+      else
+        redis.call('ZADD', KEYS[2], fmt('%d', t.price), t.member)
+      end
+    else
+      expire(t, 'NO_LIQUIDITY')
+    end
+  end
+  return true
+end
+
+-- Runs (or resumes) a taker's sweep; on a budget stop remembers where, for the next call.
+local function runSweep(t, s)
+  local done = sweep(t, s)
+  saveOrder(t)
+  if not done then
+    S.nextPending = fmt('{"commandId":%s,"orderKey":%s,"phase":"%s","cursor":%d,"acc":%d}', S.cidJ,
+      encode(t.key), s.phase, s.cursor, s.acc)
+  end
+end
+
+-- ── Commands ────────────────────────────────────────────────────────────────────────────────
+
+local function isWhole(v, min)
+  return type(v) == 'number' and v == math.floor(v) and v >= min and v <= MAX_SAFE
+end
+
+local function place(c)
+  local o = { key = c.userID .. '/' .. c.orderId, uj = encode(c.userID), oj = encode(c.orderId) }
+  if c.coinID ~= S.coin then
+    return reject(o, 'UNKNOWN_MARKET', 'no book for market ' .. c.coinID, 1)
+  end
+  local price, attempt = c.price, c.attempt
+  if price == NULL then price = nil end
+  if attempt == nil or attempt == NULL then attempt = 0 end
+
+  local existing = redis.call('HGET', KEYS[3], o.key)
+  if existing then
+    local r = loadOrder(o.key, existing)
+    -- A MARKET/IOC remainder that found no liquidity, sent again by its workflow.
+    if r.status == 'EXPIRED' and r.reason == 'NO_LIQUIDITY' and isWhole(attempt, 0)
+      and attempt > r.attempt and c.side == r.side and c.orderType == r.orderType
+      and c.timeInForce == r.timeInForce and c.selfTradePrevention == r.selfTradePrevention
+      and price == r.price and c.quantity == r.quantity - r.filled then
+      r.attempt = attempt
+      r.reason = nil
+      local phase = 'match'
+      if r.timeInForce == 'FOK' then phase = 'fok' end
+      return runSweep(r, { phase = phase, cursor = 0, acc = 0 })
+    end
+    return reject(o, 'DUPLICATE_ORDER_ID', 'orderId ' .. c.orderId .. ' is already used by '
+      .. c.userID, 0)
+  end
+
+  local side, orderType, tif, stp = c.side, c.orderType, c.timeInForce, c.selfTradePrevention
+  if side ~= 'BUY' and side ~= 'SELL' then
+    return reject(o, 'INVALID_ORDER', 'side must be BUY or SELL', 1)
+  end
+  if orderType ~= 'LIMIT' and orderType ~= 'MARKET' and orderType ~= 'LIMIT_MAKER' then
+    return reject(o, 'INVALID_ORDER', 'orderType must be LIMIT, MARKET or LIMIT_MAKER', 1)
+  end
+  if tif ~= 'GTC' and tif ~= 'IOC' and tif ~= 'FOK' then
+    return reject(o, 'INVALID_ORDER', 'timeInForce must be GTC, IOC or FOK', 1)
+  end
+  if stp ~= 'EXPIRE_MAKER' and stp ~= 'EXPIRE_TAKER' and stp ~= 'EXPIRE_BOTH' and stp ~= 'NONE' then
+    return reject(o, 'INVALID_ORDER',
+      'selfTradePrevention must be EXPIRE_MAKER, EXPIRE_TAKER, EXPIRE_BOTH or NONE', 1)
+  end
+  if not isWhole(attempt, 0) then
+    return reject(o, 'INVALID_ORDER', 'attempt must be a non-negative integer', 1)
+  end
+  if orderType == 'MARKET' and tif == 'GTC' then
+    return reject(o, 'INVALID_ORDER', 'a MARKET order is IOC or FOK, never GTC', 1)
+  end
+  if orderType == 'LIMIT_MAKER' and tif ~= 'GTC' then
+    return reject(o, 'INVALID_ORDER', 'a LIMIT_MAKER order rests on the book: GTC only', 1)
+  end
+  local qty = c.quantity
+  if not isWhole(qty, 1) or qty < S.minQty or qty > S.maxQty then
+    return reject(o, 'INVALID_QUANTITY', fmt('quantity must be a whole number of steps from %d to %d',
+      S.minQty, S.maxQty), 1)
+  end
+  if orderType == 'MARKET' then
+    if price ~= nil then return reject(o, 'INVALID_PRICE', 'a MARKET order takes no price', 1) end
+  else
+    if not isWhole(price, 1) then
+      return reject(o, 'INVALID_PRICE', 'price must be a positive whole number of ticks', 1)
+    end
+    -- Both factors are below 2^53 and rounding is monotonic, so the comparison with an integer
+    -- threshold below 2^53 is exact even when the product itself is not.
+    if price * qty < S.minNotional then
+      return reject(o, 'MIN_NOTIONAL', fmt('price * quantity is below the minimum notional of %d',
+        S.minNotional), 1)
+    end
+    if orderType == 'LIMIT_MAKER' then
+      local opp = KEYS[1]
+      if side == 'BUY' then opp = KEYS[2] end
+      local best = redis.call('ZRANGE', opp, 0, 0, 'WITHSCORES')[2]
+      if best and ((side == 'BUY' and tonumber(best) <= price)
+        or (side == 'SELL' and -tonumber(best) >= price)) then
+        return reject(o, 'WOULD_CROSS', 'a LIMIT_MAKER order would trade at once', 1)
+      end
+    end
+  end
+
+  o.userID, o.orderId, o.side, o.orderType, o.timeInForce = c.userID, c.orderId, side, orderType, tif
+  o.selfTradePrevention, o.price, o.quantity, o.filled = stp, price, qty, 0
+  o.status, o.orderSeq, o.attempt = 'NEW', 1, attempt
+  local priceJ = 'null'
+  if price then priceJ = fmt('%d', price) end
+  emit('NEW', o, 1, fmt(',"side":"%s","orderType":"%s","timeInForce":"%s","price":%s,"quantity":%d',
+    side, orderType, tif, priceJ, qty))
+  local phase = 'match'
+  if tif == 'FOK' then phase = 'fok' end
+  runSweep(o, { phase = phase, cursor = 0, acc = 0 })
+end
+
+local function cancel(c)
+  local key = c.userID .. '/' .. c.orderId
+  local existing = c.coinID == S.coin and redis.call('HGET', KEYS[3], key)
+  local o = existing and loadOrder(key, existing)
+  if not o or not o.member then
+    o = { uj = encode(c.userID), oj = encode(c.orderId) }
+    return emit('CANCEL_REJECTED', o, 0, ',"reason":"UNKNOWN_ORDER","msg":'
+      .. encode('no open order ' .. c.orderId .. ' of ' .. c.userID))
+  end
+  if o.side == 'BUY' then
+    redis.call('ZREM', KEYS[1], o.member)
+  else
+    redis.call('ZREM', KEYS[2], o.member)
+  end
+  o.member = nil
+  o.status = 'CANCELED'
+  o.orderSeq = o.orderSeq + 1
+  emit('CANCELED', o, o.orderSeq, fmt(',"filledQty":%d', o.filled))
+  saveOrder(o)
+end
+
+-- ── Main ────────────────────────────────────────────────────────────────────────────────────
+
+local function saveCounters()
+  redis.call('HSET', KEYS[6], 'eventSeq', fmt('%d', S.eventSeq), 'tradeSeq', fmt('%d', S.tradeSeq),
+    'bookSeq', fmt('%d', S.bookSeq), 'queued', fmt('%d', S.queued))
+  if S.nextPending then
+    redis.call('HSET', KEYS[6], 'pending', S.nextPending)
+  elseif pending then
+    redis.call('HDEL', KEYS[6], 'pending')
+  end
+end
+
+-- Writes the current command's applied entry: its events when finished, else the in-progress
+-- marker with the events so far. Returns the finished entry, or nil while a sweep is pending.
+local function finish(prior)
+  local events = table.concat(S.out, ',')
+  if prior ~= '' then
+    if events == '' then events = prior else events = prior .. ',' .. events end
+  end
+  if S.nextPending then
+    redis.call('HSET', KEYS[4], S.cid, IN_PROGRESS .. events .. ']}')
+    return nil
+  end
+  local entry = '[' .. events .. ']'
+  redis.call('HSET', KEYS[4], S.cid, entry)
+  return entry
+end
+
+local function applyCommand(c)
+  S.cid, S.cidJ, S.coinJ, S.out = c.commandId, encode(c.commandId), encode(c.coinID), {}
+  if c.cmd == 'place' then place(c) else cancel(c) end
+  return finish('')
+end
+
+-- Work is left over: this command waits its turn in the queue (once), and the caller sends it
+-- again. Commands are thus applied in the order they reached Redis, whoever sent them.
+local function defer()
+  if not stored then
+    redis.call('RPUSH', KEYS[8], ARGV[1])
+    redis.call('HSET', KEYS[4], commandId, QUEUED)
+    S.queued = S.queued + 1
+  end
+  saveCounters()
+  return { 'continue', '' }
+end
+
+-- 1. A sweep left unfinished by an earlier call comes first: nothing may interleave with it.
+if pending then
+  local p = cjson.decode(pending)
+  S.cid, S.cidJ, S.coinJ, S.out = p.commandId, encode(p.commandId), encode(S.coin), {}
+  local prior = string.sub(redis.call('HGET', KEYS[4], p.commandId), #IN_PROGRESS + 1, -3)
+  runSweep(loadOrder(p.orderKey), { phase = p.phase, cursor = p.cursor, acc = p.acc })
+  local entry = finish(prior)
+  if not entry then return defer() end
+  if p.commandId == commandId then
+    saveCounters()
+    return { 'done', entry }
+  end
+end
+
+-- 2. Then the commands that arrived while it was pending, in arrival order.
+while S.queued > 0 do
+  if S.budget <= 0 then return defer() end
+  local queued = redis.call('LPOP', KEYS[8])
+  S.queued = S.queued - 1
+  if not applyCommand(cjson.decode(queued)) then return defer() end
+end
+
+-- 3. Then this command, unless it was queued and has just been applied.
+if stored then
+  saveCounters()
+  local entry = redis.call('HGET', KEYS[4], commandId)
+  if string.byte(entry, 1) ~= 91 then
+    return redis.error_reply('ERR ' .. commandId .. ' is marked in progress but nothing is pending')
+  end
+  return { 'done', entry }
+end
+local entry = applyCommand(cmd)
+saveCounters()
+if not entry then return { 'continue', '' } end
+return { 'done', entry }

@@ -1,0 +1,88 @@
+// Shared by the matcher tests: a Redis client on the run's server, a namespace per test (jest runs
+// files in parallel against one Redis), command builders and event checks.
+import { randomUUID } from 'node:crypto';
+import Redis from 'ioredis';
+import marketsJson from '../../config/markets.json';
+import { buildMarket, parseMarkets, type Market } from '../../domain/markets';
+import {
+  matcherEventSchema,
+  type CancelCommand,
+  type MatcherEvent,
+  type PlaceCommand,
+} from '../../domain/order';
+import type { Book } from '../../matcher/book';
+
+export const markets = parseMarkets(marketsJson);
+export const btc: Market = markets.get('BTC')!;
+
+/** Small integers (tick 1, step 1) so tests read like the rules: notional = price × quantity. */
+export const tst: Market = buildMarket('TST', {
+  quoteAsset: 'USDT',
+  tickSize: '1',
+  stepSize: '1',
+  minQty: '1',
+  maxQty: '50',
+  minNotional: '100',
+  retryUnmatched: { attempts: 3, backoffMs: 0 },
+});
+
+export function redisUrl(): string {
+  const url = process.env.REDIS_URL;
+  if (!url)
+    throw new Error('REDIS_URL is unset: run through jest (its global set-up starts Redis)');
+  return url;
+}
+
+export const connect = (url = redisUrl()): Redis => new Redis(url);
+
+export const namespace = (label: string): string => `test:${label}:${randomUUID()}:`;
+
+let counter = 0;
+const nextCommandId = (): string => `cmd-${process.pid}-${++counter}`;
+
+export function placeCmd(
+  fields: Partial<PlaceCommand> & Pick<PlaceCommand, 'userID' | 'orderId' | 'side' | 'quantity'>,
+): PlaceCommand {
+  const price = fields.price === undefined ? null : fields.price;
+  const orderType = fields.orderType ?? (price === null ? 'MARKET' : 'LIMIT');
+  return {
+    cmd: 'place',
+    commandId: nextCommandId(),
+    coinID: 'TST',
+    orderType,
+    timeInForce: orderType === 'MARKET' ? 'IOC' : 'GTC',
+    selfTradePrevention: 'EXPIRE_MAKER',
+    attempt: 0,
+    price,
+    ...fields,
+  };
+}
+
+export function cancelCmd(userID: string, orderId: string, coinID = 'TST'): CancelCommand {
+  return { cmd: 'cancel', commandId: nextCommandId(), userID, orderId, coinID };
+}
+
+/** Events without `time` (Redis clock), for comparisons with the reference model. */
+export const timeless = (events: MatcherEvent[]): Array<Omit<MatcherEvent, 'time'>> =>
+  events.map(({ time: _time, ...rest }) => rest);
+
+/** The event types and order ids, the shape most rules are about: "NEW a", "TRADE b"… */
+export const story = (events: MatcherEvent[]): string[] =>
+  events.map((e) => `${e.event} ${e.orderId}`);
+
+export async function outbox(redis: Redis, book: Book): Promise<MatcherEvent[]> {
+  const entries = await redis.xrange(book.keys.events, '-', '+');
+  return entries.map(([, fields]) => {
+    expect(fields[0]).toBe('event');
+    return JSON.parse(fields[1]!) as MatcherEvent;
+  });
+}
+
+/** Every event matches the domain's zod schema exactly (no unknown or missing fields). */
+export function expectValidEvents(events: MatcherEvent[]): void {
+  for (const e of events) {
+    const parsed = matcherEventSchema.parse(e);
+    expect(parsed).toEqual(e);
+    expect(Object.keys(parsed).sort()).toEqual(Object.keys(e).sort());
+  }
+}
