@@ -165,7 +165,7 @@ export class OrderState {
   }
 
   carryOver(): OrderStateData {
-    return structuredClone(this.data);
+    return JSON.parse(JSON.stringify(this.data)) as OrderStateData;
   }
 
   // ── Commands ──────────────────────────────────────────────────────────────────────────────

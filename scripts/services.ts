@@ -139,6 +139,8 @@ export interface TemporalOptions {
   /** Prometheus endpoint of the server; a random free port when omitted. */
   metricsPort?: number;
   dbFile: string;
+  /** More `temporal server start-dev` flags, e.g. dynamic config for a test. */
+  extraArgs?: string[];
   sink: OutputSink;
 }
 
@@ -152,6 +154,7 @@ export async function startTemporal(opts: TemporalOptions): Promise<ManagedProce
   for (const name of orderSearchAttributeNames) args.push('--search-attribute', `${name}=Keyword`);
   // Updates are how the gateway starts orders; the dev server enables them, this keeps it explicit.
   args.push('--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true');
+  args.push(...(opts.extraArgs ?? []));
   const proc = startProcess('temporal', toolBin('temporal'), args, { sink: opts.sink });
   await waitHealthy(proc, async () => {
     const connection = await Connection.connect({

@@ -201,7 +201,9 @@ export async function orderWorkflow(input: AcceptedOrder | OrderStateData): Prom
       // A cancel during the backoff ends the order instead.
       if (state.retryDue) await send(state.retryCommand());
     }
-    if (workflowInfo().continueAsNewSuggested && !state.isTerminal) {
+    // A command still waiting for the matcher's answer keeps this run, so its re-send timer stays.
+    const waiting = outstanding && !state.isAnswered(outstanding.command.commandId);
+    if (workflowInfo().continueAsNewSuggested && !state.isTerminal && !waiting) {
       await condition(allHandlersFinished);
       await pushReports();
       return continueAsNew<typeof orderWorkflow>(state.carryOver());

@@ -27,7 +27,10 @@ test('every recorded order history replays deterministically', async () => {
     { workflowsPath: require.resolve('../../workflows/orderWorkflow') },
     histories,
   )) {
-    results.push({ file: result.workflowId, error: result.error ? String(result.error) : undefined });
+    results.push({
+      file: result.workflowId,
+      error: result.error ? String(result.error) : undefined,
+    });
   }
   expect(results).toEqual(files.map((file) => ({ file, error: undefined })));
 });

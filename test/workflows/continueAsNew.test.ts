@@ -1,0 +1,140 @@
+// A resting order with hundreds of fills: the workflow continues as new when Temporal suggests it
+// (here after 120 history events, on a server of this test's own) and every fill counts once.
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type { MatcherEvent, PlaceCommand } from '../../domain/order';
+import type { ExecutionReport } from '../../domain/orderState';
+import { freePort, startTemporal, type ManagedProcess } from '../../scripts/services';
+import { matcherEventSignal, type OrderActivities } from '../../workflows/messages';
+import type { orderWorkflow } from '../../workflows/orderWorkflow';
+import { acceptedOrder, submitOrder, uniqueUser } from '../support/orders';
+
+jest.setTimeout(180_000);
+
+let server: ManagedProcess;
+let connection: Connection;
+let client: Client;
+let workerConnection: NativeConnection;
+const taskQueue = `can-${randomUUID()}`;
+const placed: PlaceCommand[] = [];
+const reports: ExecutionReport[] = [];
+
+beforeAll(async () => {
+  const port = await freePort();
+  server = await startTemporal({
+    port,
+    dbFile: path.join(process.env.TEST_RUN_DIR ?? '.data', `can-${port}.sqlite`),
+    sink: {
+      kind: 'file',
+      path: path.join(process.env.TEST_RUN_DIR ?? '.data', `temporal-can-${port}.log`),
+    },
+    extraArgs: ['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=120'],
+  });
+  connection = await Connection.connect({ address: `127.0.0.1:${port}` });
+  client = new Client({ connection });
+  workerConnection = await NativeConnection.connect({ address: `127.0.0.1:${port}` });
+}, 120_000);
+
+afterAll(async () => {
+  await connection?.close();
+  await workerConnection?.close();
+  await server?.stop();
+}, 60_000);
+
+test('250 fills of one resting order across several runs: FILLED once, every fill counted once', async () => {
+  const activities: OrderActivities = {
+    enqueueCommand: async (command) => {
+      if (command.cmd === 'place') placed.push(command);
+      return Promise.resolve();
+    },
+    pushStatus: async (report) => {
+      reports.push(report);
+      return Promise.resolve();
+    },
+  };
+  const worker = await Worker.create({
+    connection: workerConnection,
+    taskQueue,
+    workflowsPath: require.resolve('../../workflows/orderWorkflow'),
+    activities,
+  });
+  const fills = 250;
+  const user = uniqueUser('whale');
+  await worker.runUntil(async () => {
+    const snapshot = await submitOrder(
+      client,
+      acceptedOrder({
+        orderId: 'big',
+        type: 'SELL',
+        userID: user,
+        coinID: 'BTC',
+        quantity: '0.0025',
+        price: 30000,
+      }),
+      taskQueue,
+    );
+    const handle = client.workflow.getHandle<typeof orderWorkflow>(snapshot.workflowId);
+    const place = placed.find((c) => c.userID === user)!;
+    const base = {
+      coinID: 'BTC',
+      userID: user,
+      orderId: 'big',
+      commandId: place.commandId,
+      time: Date.now(),
+    };
+    const events: MatcherEvent[] = [
+      {
+        ...base,
+        event: 'NEW',
+        seq: 1,
+        orderSeq: 1,
+        side: 'SELL',
+        orderType: 'LIMIT',
+        timeInForce: 'GTC',
+        price: 3000000,
+        quantity: fills,
+      },
+    ];
+    for (let i = 1; i <= fills; i++) {
+      events.push({
+        ...base,
+        event: 'TRADE',
+        seq: 1 + i,
+        orderSeq: 1 + i,
+        tradeId: `BTC-${i}`,
+        side: 'SELL',
+        lastQty: 1,
+        lastPrice: 3000000,
+        maker: true,
+        filledQty: i,
+        leavesQty: fills - i,
+      });
+    }
+    // Every event twice, the second copy late: the duplicates must not count.
+    for (const [i, event] of events.entries()) {
+      await handle.signal(matcherEventSignal, event);
+      if (i >= 10) await handle.signal(matcherEventSignal, events[i - 10]!);
+    }
+    const final = await handle.result();
+    expect(final).toMatchObject({
+      status: 'FILLED',
+      filledQty: '0.00250',
+      fillCount: fills,
+      avgPrice: '30000.00',
+    });
+    expect(final.fills).toHaveLength(50); // the snapshot keeps the latest 50
+    expect(final.fills.at(-1)?.tradeId).toBe(`BTC-${fills}`);
+    const runs: string[] = [];
+    for await (const run of client.workflow.list({
+      query: `WorkflowId = "${snapshot.workflowId}"`,
+    }))
+      runs.push(run.runId);
+    expect(runs.length).toBeGreaterThan(2);
+  });
+  const mine = reports.filter((r) => r.userID === user);
+  expect(mine.map((r) => r.seq)).toEqual(Array.from({ length: fills + 1 }, (_, i) => i + 1));
+  expect(mine.at(-1)).toMatchObject({ status: 'FILLED', filledQty: '0.00250' });
+  expect(placed.filter((c) => c.userID === user)).toHaveLength(1);
+});
