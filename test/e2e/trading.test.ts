@@ -2,10 +2,7 @@
 // workflows; the matcher, relay and order worker run the real path; reports come back through the
 // twin's @connections API. Only the servers' ports and names are this file's own.
 import { createPushStatus } from '../../activities/pushStatus';
-import { startMatcher } from '../../matcher/service';
 import type { ExecutionReport, OrderSnapshot } from '../../domain/orderState';
-import { startOrderWorker } from '../../workers/orderWorker';
-import { startRelay } from '../../workers/relay';
 import {
   ConnectRefusedError,
   connectAs,
@@ -15,7 +12,7 @@ import {
   uniqueUser,
   type GatewayTwin,
 } from '../gateway/helpers';
-import { createTestChannels, type TestChannels } from '../support/stack';
+import { createTestChannels, startServicesInProcess, type TestChannels } from '../support/stack';
 
 let channels: TestChannels;
 let twin: GatewayTwin;
@@ -25,24 +22,12 @@ const clients: TradingClient[] = [];
 beforeAll(async () => {
   channels = await createTestChannels('e2e');
   twin = await startTestTwin({ taskQueue: channels.taskQueue });
-  const matcher = await startMatcher({
-    ordersQueueUrl: channels.ordersQueueUrl,
-    ordersDlqUrl: channels.ordersDlqUrl,
-    orderEventsTopicArn: channels.orderEventsTopicArn,
-    namespace: channels.namespace,
-    healthPort: 0,
-  });
-  const relay = await startRelay({ relayQueueUrl: channels.relayQueueUrl, healthPort: 0 });
-  const worker = await startOrderWorker({
-    taskQueue: channels.taskQueue,
-    ordersQueueUrl: channels.ordersQueueUrl,
-    healthPort: 0,
-    pushStatus: createPushStatus({ managementUrl: twin.httpUrl }),
-  });
+  const services = await startServicesInProcess(
+    channels,
+    createPushStatus({ managementUrl: twin.httpUrl }),
+  );
   stops.push(
-    () => worker.stop(),
-    () => relay.stop(),
-    () => matcher.stop(),
+    () => services.stop(),
     () => twin.close(),
   );
 }, 120_000);

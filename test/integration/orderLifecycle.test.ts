@@ -2,11 +2,8 @@
 // FIFO → SQS → relay → workflow signal. Services run in this process; servers are real.
 import type { Client } from '@temporalio/client';
 import { openBook, type Book } from '../../matcher/book';
-import { startMatcher } from '../../matcher/service';
 import { markets } from '../../config/markets';
 import type { ExecutionReport, OrderSnapshot } from '../../domain/orderState';
-import { startOrderWorker } from '../../workers/orderWorker';
-import { startRelay } from '../../workers/relay';
 import { cancelUpdate, statusQuery } from '../../workflows/messages';
 import type { orderWorkflow } from '../../workflows/orderWorkflow';
 import { recordHistory } from '../support/histories';
@@ -14,6 +11,7 @@ import { acceptedOrder, submitOrder, uniqueUser } from '../support/orders';
 import {
   createTestChannels,
   eventually,
+  startServicesInProcess,
   temporalClient,
   testRedis,
   type TestChannels,
@@ -30,28 +28,11 @@ let book: Book;
 beforeAll(async () => {
   channels = await createTestChannels('lifecycle');
   ({ client, close: closeClient } = await temporalClient());
-  const matcher = await startMatcher({
-    ordersQueueUrl: channels.ordersQueueUrl,
-    ordersDlqUrl: channels.ordersDlqUrl,
-    orderEventsTopicArn: channels.orderEventsTopicArn,
-    namespace: channels.namespace,
-    healthPort: 0,
+  const services = await startServicesInProcess(channels, async (report) => {
+    reports.push(report);
+    return Promise.resolve();
   });
-  const relay = await startRelay({ relayQueueUrl: channels.relayQueueUrl, healthPort: 0 });
-  const worker = await startOrderWorker({
-    taskQueue: channels.taskQueue,
-    ordersQueueUrl: channels.ordersQueueUrl,
-    healthPort: 0,
-    pushStatus: async (report) => {
-      reports.push(report);
-      return Promise.resolve();
-    },
-  });
-  stops.push(
-    () => worker.stop(),
-    () => relay.stop(),
-    () => matcher.stop(),
-  );
+  stops.push(() => services.stop());
   book = await openBook(redis, markets.get('BTC')!, { namespace: channels.namespace });
 }, 120_000);
 

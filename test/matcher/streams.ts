@@ -7,7 +7,7 @@ import type Redis from 'ioredis';
 import type { MatcherCommand, MatcherEvent, PlaceCommand } from '../../domain/order';
 import type { Book, BookSnapshot, OrderRecord } from '../../matcher/book';
 import type { ReferenceBook } from '../support/referenceBook';
-import { timeless } from './support';
+import { outbox, timeless } from './support';
 
 export type Op =
   | {
@@ -305,8 +305,7 @@ export async function expectSameEndState(
   // Redeliver everything once more: finishes a sweep a crash left pending, and must change nothing else.
   for (const cmd of builder.sent)
     expect(timeless(await book.apply(cmd))).toEqual(timeless(ref.apply(cmd)));
-  const outbox = await redis.xrange(book.keys.events, '-', '+');
-  const events = outbox.map(([, fields]) => JSON.parse(fields[1]!) as MatcherEvent);
+  const events = await outbox(redis, book);
   expect(timeless(events)).toEqual(timeless(ref.log));
   expectTradePairs(events);
   const records = await redis.hgetall(book.keys.orders);

@@ -70,11 +70,15 @@ export const timeless = (events: MatcherEvent[]): Array<Omit<MatcherEvent, 'time
 export const story = (events: MatcherEvent[]): string[] =>
   events.map((e) => `${e.event} ${e.orderId}`);
 
+/** Every event in the outbox stream, in order (an entry holds the events of one script call). */
 export async function outbox(redis: Redis, book: Book): Promise<MatcherEvent[]> {
   const entries = await redis.xrange(book.keys.events, '-', '+');
-  return entries.map(([, fields]) => {
-    expect(fields[0]).toBe('event');
-    return JSON.parse(fields[1]!) as MatcherEvent;
+  return entries.flatMap(([, fields]) => {
+    expect(fields).toHaveLength(2);
+    expect(fields[0]).toBe('events');
+    const events = JSON.parse(fields[1]!) as MatcherEvent[];
+    expect(events.length).toBeGreaterThan(0);
+    return events;
   });
 }
 

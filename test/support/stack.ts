@@ -8,6 +8,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { Client, Connection } from '@temporalio/client';
 import Redis from 'ioredis';
 import { ensureOrderChannels, type OrderChannels } from '../../scripts/localAws';
+import type { OrderActivities } from '../../workflows/messages';
 import {
   freePort,
   httpOk,
@@ -114,4 +115,35 @@ export async function eventually<T>(
   throw new Error(
     `timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`,
   );
+}
+
+/** The matcher, relay and order worker in this process, on this file's channels. */
+export async function startServicesInProcess(
+  channels: TestChannels,
+  pushStatus: OrderActivities['pushStatus'],
+): Promise<{ stop: () => Promise<void> }> {
+  const { startMatcher } = await import('../../matcher/service');
+  const { startRelay } = await import('../../workers/relay');
+  const { startOrderWorker } = await import('../../workers/orderWorker');
+  const matcher = await startMatcher({
+    ordersQueueUrl: channels.ordersQueueUrl,
+    ordersDlqUrl: channels.ordersDlqUrl,
+    orderEventsTopicArn: channels.orderEventsTopicArn,
+    namespace: channels.namespace,
+    healthPort: 0,
+  });
+  const relay = await startRelay({ relayQueueUrl: channels.relayQueueUrl, healthPort: 0 });
+  const worker = await startOrderWorker({
+    taskQueue: channels.taskQueue,
+    ordersQueueUrl: channels.ordersQueueUrl,
+    healthPort: 0,
+    pushStatus,
+  });
+  return {
+    async stop() {
+      await worker.stop();
+      await relay.stop();
+      await matcher.stop();
+    },
+  };
 }
