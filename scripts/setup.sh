@@ -27,20 +27,23 @@ if [[ ! -x "$VENV/bin/temporal" || ! -f "$STAMP" || "$(cat "$STAMP")" != "$wante
   printf '%s' "$wanted" >"$STAMP"
 fi
 
-# 2. redis-server from Debian when none is on PATH.
-if ! command -v redis-server >/dev/null; then
+# 2. Debian packages, when missing: redis-server (the matcher's book), chromium (the UI test).
+apt_install() { # command package how-to-install
+  command -v "$1" >/dev/null && return 0
   if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
-    log "installing redis-server with apt-get"
+    log "installing $2 with apt-get"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y --no-install-recommends redis-server >/dev/null 2>&1 || {
+    apt-get install -y --no-install-recommends "$2" >/dev/null 2>&1 || {
       apt-get update -qq >/dev/null
-      apt-get install -y --no-install-recommends redis-server >/dev/null
+      apt-get install -y --no-install-recommends "$2" >/dev/null
     }
   else
-    log "redis-server is not on PATH: install it (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis)"
+    log "$1 is not on PATH: install it ($3)"
     exit 1
   fi
-fi
+}
+apt_install redis-server redis-server "Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis"
+[[ -n "${CHROMIUM_PATH:-}" ]] || apt_install chromium chromium "Debian: sudo apt-get install chromium, or set CHROMIUM_PATH"
 
 # 3. node_modules, when missing or older than the lock file.
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then

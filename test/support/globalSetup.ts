@@ -21,7 +21,8 @@ export default async function globalSetup(): Promise<void> {
   const runDir = path.join(projectRoot, '.data', 'test-runs', `${process.pid}`);
   rmSync(runDir, { recursive: true, force: true });
   mkdirSync(runDir, { recursive: true });
-  const [temporalPort, redisPort, motoPort] = [
+  const [temporalPort, uiPort, redisPort, motoPort] = [
+    await freePort(),
     await freePort(),
     await freePort(),
     await freePort(),
@@ -30,6 +31,8 @@ export default async function globalSetup(): Promise<void> {
   const processes = await Promise.all([
     startTemporal({
       port: temporalPort,
+      // The UI too: test/ui looks at orders the way an operator does.
+      uiPort,
       dbFile: path.join(runDir, 'temporal.sqlite'),
       sink: { kind: 'file', path: path.join(runDir, 'temporal.log') },
     }),
@@ -46,6 +49,7 @@ export default async function globalSetup(): Promise<void> {
     localEnv({ temporal: temporalPort, redis: redisPort, moto: motoPort }),
     {
       TEST_RUN_DIR: runDir,
+      TEST_TEMPORAL_UI_URL: `http://127.0.0.1:${uiPort}`,
       TEST_REDIS_PORT: String(redisPort),
     },
   );
