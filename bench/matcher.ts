@@ -1,11 +1,16 @@
 // Matcher benchmark: a realistic command mix through the real Lua scripts, against the ceiling
 // of the same client doing nothing but EVALSHA of a trivial script.
 //
-//   npm run bench:matcher -- [--commands 200000] [--markets 16]
+//   npm run bench:matcher -- [--commands 200000] [--markets 16] [--batch 10]
 //
 // Starts its own redis-server (AOF on, data under .data/bench) unless REDIS_URL is set. Each
-// market is one book with one command in flight (as the wrapper guarantees), so the pipelining
-// depth is the number of markets; the ceiling runs with the same client and the same depth.
+// market is one book with one script call in flight (as the wrapper guarantees), so the
+// pipelining depth is the number of markets; the ceiling runs with the same client and the same
+// depth. Each call carries a batch of one market's commands, as the matcher's SQS consumer hands
+// a receive's commands of a market (at most 10; SQS FIFO fills a receive from one message group
+// as far as it can) to Book.applyBatch. So the ratio compares commands/s with trivial-script
+// calls/s at the same depth and the same keys and ARGV (the budget and a batch of commands);
+// a second run applies one command per call, for comparison.
 import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
@@ -15,7 +20,7 @@ import Redis from 'ioredis';
 import marketsJson from '../config/markets.json';
 import { buildMarket, type Market } from '../domain/markets';
 import type { MatcherCommand, MatcherEvent } from '../domain/order';
-import { keyList, openBook, type Book } from '../matcher/book';
+import { bookKeys, defaultMaxMatchesPerCall, keyList, openBook, type Book } from '../matcher/book';
 import { freePort, projectRoot, startRedis, type ManagedProcess } from '../scripts/services';
 
 const positiveInt = (text: string): number => {
@@ -28,8 +33,14 @@ const program = new Command()
   .name('bench:matcher')
   .option('--commands <n>', 'commands to apply in total', positiveInt, 200_000)
   .option('--markets <n>', 'markets (books) driven at once: the pipelining depth', positiveInt, 16)
+  .option(
+    '--batch <n>',
+    'commands of one market per script call (the consumer: ≤ 10)',
+    positiveInt,
+    10,
+  )
   .parse();
-const opts = program.opts<{ commands: number; markets: number }>();
+const opts = program.opts<{ commands: number; markets: number; batch: number }>();
 
 /** Deterministic randomness, so two runs apply the same stream. */
 function rng(seed: number): (n: number) => number {
@@ -134,27 +145,56 @@ interface RunResult {
   histogram: hdr.Histogram;
 }
 
-/** `total` calls spread over `lanes` lanes, each lane one call at a time. */
-async function drive(
-  total: number,
-  lanes: number,
-  call: (lane: number) => Promise<void>,
-): Promise<RunResult> {
-  const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000 });
-  let issued = 0;
-  const started = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: lanes }, async (_, lane) => {
-      while (issued < total) {
-        issued++;
-        const t0 = process.hrtime.bigint();
-        await call(lane);
-        histogram.recordValue(Number((process.hrtime.bigint() - t0) / 1000n));
-      }
-    }),
-  );
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return { perSecond: total / seconds, histogram };
+/**
+ * One measured workload: `perCall` units (commands, or calls) per script call, one call in flight
+ * per lane. Runs in slices, taking turns with the others, so that load from other processes on
+ * the machine falls on all of them alike; `before`/`after` wrap each slice (CPU counters).
+ */
+class Phase {
+  readonly histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000 });
+  private units = 0;
+  private ns = 0n;
+
+  constructor(
+    readonly perCall: number,
+    private readonly call: (lane: number, units: number) => Promise<void>,
+    private readonly hooks: { before?: () => Promise<void>; after?: () => Promise<void> } = {},
+  ) {}
+
+  async slice(total: number, lanes: number): Promise<void> {
+    await this.hooks.before?.();
+    let issued = 0;
+    const started = process.hrtime.bigint();
+    await Promise.all(
+      Array.from({ length: lanes }, async (_, lane) => {
+        while (issued < total) {
+          const units = Math.min(this.perCall, total - issued);
+          issued += units;
+          const t0 = process.hrtime.bigint();
+          await this.call(lane, units);
+          this.histogram.recordValueWithCount(
+            Number((process.hrtime.bigint() - t0) / 1000n),
+            units,
+          );
+        }
+      }),
+    );
+    this.ns += process.hrtime.bigint() - started;
+    this.units += total;
+    await this.hooks.after?.();
+  }
+
+  result(): RunResult {
+    return { perSecond: this.units / (Number(this.ns) / 1e9), histogram: this.histogram };
+  }
+}
+
+/** Runs every phase for `total` units, in `slices` turns. */
+async function interleave(phases: Phase[], total: number, lanes: number, slices: number) {
+  for (let i = 0; i < slices; i++) {
+    const units = Math.floor((total * (i + 1)) / slices) - Math.floor((total * i) / slices);
+    for (const phase of phases) await phase.slice(units, lanes);
+  }
 }
 
 const fmt = (n: number, digits = 0) =>
@@ -174,11 +214,6 @@ async function redisCpu(redis: Redis): Promise<number> {
   const info = await redis.info('cpu');
   const field = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1]);
   return (field('used_cpu_user') + field('used_cpu_sys')) * 1e6;
-}
-
-async function usedMemory(redis: Redis): Promise<number> {
-  const info = await redis.info('memory');
-  return Number(/used_memory:(\d+)/.exec(info)?.[1]);
 }
 
 async function main(): Promise<void> {
@@ -202,56 +237,106 @@ async function main(): Promise<void> {
     const aof = ((await redis.config('GET', 'appendonly')) as string[])[1];
     const fsync = ((await redis.config('GET', 'appendfsync')) as string[])[1];
     const lanes = opts.markets;
-    const namespace = `bench:${process.pid}:`;
+    const batch = opts.batch;
     const markets: Market[] = Array.from({ length: lanes }, (_, i) =>
       buildMarket(`B${String(i).padStart(2, '0')}`, marketsJson.BTC),
     );
-    const books: Book[] = await Promise.all(markets.map((m) => openBook(redis, m, { namespace })));
-    const flows = markets.map((m, i) => new Flow(m.coinID, 1 + i));
+    const open = (label: string) =>
+      Promise.all(
+        markets.map((m) => openBook(redis, m, { namespace: `bench:${process.pid}:${label}:` })),
+      );
 
     console.log(
       `matcher bench: ${fmt(opts.commands)} commands (≈70% limit near mid, 20% cancel of resting ` +
-        `orders, 10% market) on ${lanes} BTC-rule markets, one command in flight per market ` +
-        `(${lanes} in flight); Redis ${version}, appendonly ${aof}, appendfsync ${fsync}`,
+        `orders, 10% market) on ${lanes} BTC-rule markets, one script call in flight per market ` +
+        `(${lanes} in flight), ${batch} commands of a market per call; Redis ${version}, ` +
+        `appendonly ${aof}, appendfsync ${fsync}`,
     );
 
     // The ceiling: the same client, depth and KEYS/ARGV shapes, a script that does nothing.
     const trivial = 'return 1';
     const trivialSha = createHash('sha1').update(trivial).digest('hex');
     await redis.script('LOAD', trivial);
-    const sample = JSON.stringify(new Flow('B00', 99).next());
-    const ceilingWithArgs = () =>
-      drive(opts.commands, lanes, async (lane) => {
-        await redis.evalsha(trivialSha, 8, ...keyList(books[lane]!.keys), sample, '200');
+    const sampleFlow = new Flow('B00', 99);
+    const sample = Array.from({ length: batch }, () => JSON.stringify(sampleFlow.next()));
+    const keys = keyList(bookKeys('B00', `bench:${process.pid}:ceiling:`));
+    const ceiling = (args: string[]) =>
+      new Phase(1, async () => {
+        await redis.evalsha(trivialSha, keys.length, ...keys, ...args);
       });
-    const ceilingBare = () =>
-      drive(opts.commands, lanes, async () => {
-        await redis.evalsha(trivialSha, 0);
-      });
-    await drive(20_000, lanes, async () => void (await redis.evalsha(trivialSha, 0))); // warm-up
-    const bare = await ceilingBare();
-    const withArgs = await ceilingWithArgs();
+    await new Phase(1, async () => void (await redis.evalsha(trivialSha, 0))).slice(20_000, lanes); // warm-up
+    const bareCeiling = ceiling([]);
+    const batchCeiling = ceiling([String(defaultMaxMatchesPerCall), ...sample]);
+    const oneCeiling = ceiling([String(defaultMaxMatchesPerCall), sample[0]!]);
 
-    const before = await usedMemory(redis);
-    const redisCpu0 = await redisCpu(redis);
-    const script0 = await evalshaStats(redis);
-    const clientCpu0 = process.cpuUsage();
-    let events = 0;
-    let trades = 0;
-    const run = await drive(opts.commands, lanes, async (lane) => {
-      const flow = flows[lane]!;
-      const result = await books[lane]!.apply(flow.next());
-      events += result.length;
-      for (const e of result) if (e.event === 'TRADE' && !e.maker) trades++;
-      flow.observe(result);
-    });
-    const after = await usedMemory(redis);
-    const redisCpuPerCmd = ((await redisCpu(redis)) - redisCpu0) / opts.commands;
-    const script1 = await evalshaStats(redis);
-    const scriptPerCall = (script1.usec - script0.usec) / (script1.calls - script0.calls);
-    const callsPerCmd = (script1.calls - script0.calls) / opts.commands;
-    const clientCpu = process.cpuUsage(clientCpu0);
-    const clientCpuPerCmd = (clientCpu.user + clientCpu.system) / opts.commands;
+    /** The mix through fresh books, `perCall` commands of a market per script call. */
+    const matcher = (books: Book[], perCall: number) => {
+      const flows = markets.map((m, i) => new Flow(m.coinID, 1 + i));
+      const m = {
+        events: 0,
+        trades: 0,
+        redisCpu: 0,
+        scriptUsec: 0,
+        scriptCalls: 0,
+        clientCpu: 0,
+        redisCpuPerCmd: 0,
+        scriptPerCall: 0,
+        callsPerCmd: 0,
+        clientCpuPerCmd: 0,
+      };
+      let redisCpu0 = 0;
+      let script0 = { calls: 0, usec: 0 };
+      let clientCpu0 = process.cpuUsage();
+      const phase = new Phase(
+        perCall,
+        async (lane, n) => {
+          const flow = flows[lane]!;
+          const cmds = Array.from({ length: n }, () => flow.next());
+          for (const result of await books[lane]!.applyBatch(cmds)) {
+            m.events += result.length;
+            for (const e of result) if (e.event === 'TRADE' && !e.maker) m.trades++;
+            flow.observe(result);
+          }
+        },
+        {
+          before: async () => {
+            redisCpu0 = await redisCpu(redis);
+            script0 = await evalshaStats(redis);
+            clientCpu0 = process.cpuUsage();
+          },
+          after: async () => {
+            const c = process.cpuUsage(clientCpu0);
+            m.clientCpu += c.user + c.system;
+            m.redisCpu += (await redisCpu(redis)) - redisCpu0;
+            const script1 = await evalshaStats(redis);
+            m.scriptUsec += script1.usec - script0.usec;
+            m.scriptCalls += script1.calls - script0.calls;
+            m.redisCpuPerCmd = m.redisCpu / opts.commands;
+            m.scriptPerCall = m.scriptUsec / Math.max(1, m.scriptCalls);
+            m.callsPerCmd = m.scriptCalls / opts.commands;
+            m.clientCpuPerCmd = m.clientCpu / opts.commands;
+          },
+        },
+      );
+      return { phase, m };
+    };
+
+    const books = await open('batched');
+    // For comparison: the same stream, one command per script call (Book.apply's shape).
+    const singleBooks = await open('single');
+    const batchedRun = matcher(books, batch);
+    const singleRun = matcher(singleBooks, 1);
+    await interleave(
+      [bareCeiling, batchCeiling, oneCeiling, batchedRun.phase, singleRun.phase],
+      opts.commands,
+      lanes,
+      10,
+    );
+    const bare = bareCeiling.result();
+    const withBatch = batchCeiling.result();
+    const withOne = oneCeiling.result();
+    const batched = { run: batchedRun.phase.result(), ...batchedRun.m };
+    const single = { run: singleRun.phase.result(), ...singleRun.m };
 
     let resting = 0;
     let records = 0;
@@ -264,31 +349,54 @@ async function main(): Promise<void> {
         keyMemory[name] = (keyMemory[name] ?? 0) + (bytes ?? 0);
       }
     }
+    const bookMemory = Object.values(keyMemory).reduce((a, b) => a + b, 0);
+    for (const book of [...books, ...singleBooks]) await book.destroy();
 
     const line = (label: string, r: RunResult, unit: string) =>
       console.log(
-        `${label.padEnd(52)} ${fmt(r.perSecond).padStart(9)} ${unit}/s   p50 ${ms(r.histogram.getValueAtPercentile(50))}   p99 ${ms(r.histogram.getValueAtPercentile(99))}`,
+        `${label.padEnd(60)} ${fmt(r.perSecond).padStart(9)} ${unit}/s   p50 ${ms(r.histogram.getValueAtPercentile(50))}   p99 ${ms(r.histogram.getValueAtPercentile(99))}`,
       );
-    line('ceiling: EVALSHA trivial script, 8 keys + same ARGV', withArgs, 'calls');
+    const plural = batch === 1 ? 'command' : 'commands';
+    line(
+      `ceiling: EVALSHA trivial script, 8 keys + ARGV of ${batch} ${plural}`,
+      withBatch,
+      'calls',
+    );
+    line('ceiling: EVALSHA trivial script, 8 keys + ARGV of 1 command', withOne, 'calls');
     line('ceiling: EVALSHA trivial script, no keys or args', bare, 'calls');
-    line('matcher: place/cancel through apply.lua', run, 'cmds');
+    line(`matcher: ${batch} ${plural} per apply.lua call (applyBatch)`, batched.run, 'cmds');
+    line('matcher: 1 command per apply.lua call (apply)', single.run, 'cmds');
+    const ratio = (a: RunResult, b: RunResult) => (a.perSecond / b.perSecond).toFixed(2);
     console.log(
-      `ratio commands/s ÷ ceiling: ${(run.perSecond / withArgs.perSecond).toFixed(2)} ` +
-        `(same keys and args); ${(run.perSecond / bare.perSecond).toFixed(2)} (bare EVALSHA); target ≥ 0.35`,
+      `ratio commands/s ÷ ceiling calls/s, both at ${lanes} script calls in flight: ` +
+        `${batch} per call ${ratio(batched.run, withBatch)} (same keys and ARGV), ` +
+        `${ratio(batched.run, bare)} (bare EVALSHA); 1 per call ${ratio(single.run, withOne)} ` +
+        `(same keys and ARGV), ${ratio(single.run, bare)} (bare EVALSHA); target ≥ 0.35`,
     );
     console.log(
-      `CPU per command: Redis ${clientFmt(redisCpuPerCmd)} µs (of which inside apply.lua ` +
-        `${clientFmt(scriptPerCall * callsPerCmd)} µs, ${callsPerCmd.toFixed(3)} script calls), ` +
-        `this client ${clientFmt(clientCpuPerCmd)} µs`,
+      '  (p50/p99: latency of the script call that applied the command, per command; the five ' +
+        'runs take turns in 10 slices each)',
     );
+    for (const [label, m] of [
+      [`${batch} per call`, batched],
+      ['1 per call', single],
+    ] as const)
+      console.log(
+        `CPU per command, ${label}: Redis ${clientFmt(m.redisCpuPerCmd)} µs (of which inside ` +
+          `apply.lua ${clientFmt(m.scriptPerCall * m.callsPerCmd)} µs, ${m.callsPerCmd.toFixed(3)} ` +
+          `script calls), this client ${clientFmt(m.clientCpuPerCmd)} µs`,
+      );
     console.log(
-      `events ${fmt(events)} (${(events / opts.commands).toFixed(2)} per command), trades ${fmt(trades)}, ` +
-        `resting orders at the end ${fmt(resting)}`,
+      `events ${fmt(batched.events)} (${(batched.events / opts.commands).toFixed(2)} per command), ` +
+        `trades ${fmt(batched.trades)}, resting orders at the end ${fmt(resting)}` +
+        (single.events === batched.events && single.trades === batched.trades
+          ? ''
+          : ` (1 per call: events ${fmt(single.events)}, trades ${fmt(single.trades)})`),
     );
     const per = (bytes: number, n: number) => fmt(bytes / Math.max(1, n));
     console.log(
-      `Redis used_memory +${fmt((after - before) / 2 ** 20, 1)} MiB → ${per(after - before, resting)} B ` +
-        `per resting order (all history included)`,
+      `Redis memory of the books (MEMORY USAGE of every key) ${fmt(bookMemory / 2 ** 20, 1)} MiB → ` +
+        `${per(bookMemory, resting)} B per resting order (all history included)`,
     );
     console.log(
       `  by key: bids+asks ${per((keyMemory.bids ?? 0) + (keyMemory.asks ?? 0), resting)} B per resting ` +
@@ -296,7 +404,6 @@ async function main(): Promise<void> {
         `records, resting and finished); applied ids ${per(keyMemory.applied ?? 0, opts.commands)} B ` +
         `and outbox ${per(keyMemory.events ?? 0, opts.commands)} B per command`,
     );
-    for (const book of books) await book.destroy();
   } finally {
     redis.disconnect();
     await server?.stop();

@@ -8,7 +8,9 @@
 // - a place for a known order id is a DUPLICATE_ORDER_ID, except the retry of an unmatched
 //   MARKET/IOC remainder (later attempt, same fields, quantity = remainder), which continues it;
 // - at most maxMatchesPerCall makers per script call: a longer sweep is saved and continued, and
-//   commands arriving meanwhile queue behind it, so nothing interleaves.
+//   commands arriving meanwhile queue behind it, so nothing interleaves;
+// - one script call may carry several commands of the book (applyBatch): they apply in order,
+//   sharing the call's budget, exactly as if sent one by one.
 // test/support/referenceBook.ts states the same rules as plain TypeScript.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -31,6 +33,9 @@ import {
 
 /** Maker matches or removals one script call may do before it hands back "continue". */
 export const defaultMaxMatchesPerCall = 200;
+
+/** Commands one script call carries at most; applyBatch splits longer batches. */
+export const maxCommandsPerCall = 50;
 
 /** The Redis keys of one market's book; all share the market's hash tag (one cluster slot). */
 export interface BookKeys {
@@ -128,6 +133,12 @@ export interface Book {
    * others are in flight wait their turn: commands reach the book in call order.
    */
   apply(cmd: MatcherCommand): Promise<MatcherEvent[]>;
+  /**
+   * Applies commands in order, as few script calls as the work budget allows (up to
+   * maxCommandsPerCall each), and returns each command's events. Nothing of this handle
+   * interleaves. On failure throws a BatchApplyError naming the commands applied before it.
+   */
+  applyBatch(cmds: readonly MatcherCommand[]): Promise<MatcherEvent[][]>;
   /** One script call only: a sweep over many makers may answer "continue" (tests, tools). */
   applyStep(cmd: MatcherCommand): Promise<ApplyStep>;
   depth(levels: number): Promise<Depth>;
@@ -135,6 +146,21 @@ export interface Book {
   snapshot(): Promise<BookSnapshot>;
   /** Deletes every key of this book (replays and tests). */
   destroy(): Promise<void>;
+}
+
+/**
+ * A batch failed part way: `applied` holds the events of the commands (a prefix of the batch)
+ * that script calls before the failure applied; the rest may or may not have been applied (a
+ * failed call may have run), so they must be sent again, in order (exactly once by commandId).
+ */
+export class BatchApplyError extends Error {
+  constructor(
+    readonly applied: MatcherEvent[][],
+    override readonly cause: unknown,
+  ) {
+    super(`applied ${applied.length} command(s) of the batch, then: ${String(cause)}`);
+    this.name = 'BatchApplyError';
+  }
 }
 
 interface Script {
@@ -190,19 +216,24 @@ export async function openBook(
     }
   };
 
-  const applyStep = async (cmd: MatcherCommand): Promise<ApplyStep> => {
-    const reply = (await evalScript(applyScript, applyKeys, [JSON.stringify(cmd), budget])) as [
-      string,
-      string,
-    ];
-    if (reply[0] === 'continue') return { status: 'continue' };
-    return { status: 'done', events: JSON.parse(reply[1]) as MatcherEvent[] };
+  // One script call: the applied entries of the commands it finished (a prefix, maybe empty).
+  const call = async (cmds: readonly MatcherCommand[]): Promise<MatcherEvent[][]> => {
+    const args = [budget];
+    for (const cmd of cmds) args.push(JSON.stringify(cmd));
+    const entries = (await evalScript(applyScript, applyKeys, args)) as string[];
+    return entries.map((entry) => JSON.parse(entry) as MatcherEvent[]);
   };
 
-  // One command in flight per book, in call order. Pipelining them would be faster, but after a
+  const applyStep = async (cmd: MatcherCommand): Promise<ApplyStep> => {
+    const [events] = await call([cmd]);
+    return events ? { status: 'done', events } : { status: 'continue' };
+  };
+
+  // One batch in flight per book, in call order. Pipelining them would be faster, but after a
   // script-cache loss (restart, failover, SCRIPT FLUSH) another client may reload the script
-  // between two in-flight commands: the first fails NOSCRIPT, the second runs, and the retry of
-  // the first lands behind it. Parallelism comes from several markets (books) instead.
+  // between two in-flight calls: the first fails NOSCRIPT, the second runs, and the retry of
+  // the first lands behind it. Parallelism comes from several markets (books) and from several
+  // commands per call instead.
   let tail: Promise<unknown> = Promise.resolve();
   const serialized = <T>(work: () => Promise<T>): Promise<T> => {
     const run = tail.then(work);
@@ -210,15 +241,30 @@ export async function openBook(
     return run;
   };
 
-  const apply = (cmd: MatcherCommand): Promise<MatcherEvent[]> => {
-    checkIds(cmd);
+  const applyBatch = (cmds: readonly MatcherCommand[]): Promise<MatcherEvent[][]> => {
+    cmds.forEach(checkIds);
+    const batch = [...cmds];
     return serialized(async () => {
-      for (;;) {
-        const step = await applyStep(cmd);
-        if (step.status === 'done') return step.events;
+      const applied: MatcherEvent[][] = [];
+      try {
+        while (applied.length < batch.length) {
+          const rest = batch.slice(applied.length, applied.length + maxCommandsPerCall);
+          applied.push(...(await call(rest)));
+        }
+      } catch (err) {
+        throw new BatchApplyError(applied, err);
       }
+      return applied;
     });
   };
+
+  const apply = (cmd: MatcherCommand): Promise<MatcherEvent[]> =>
+    applyBatch([cmd]).then(
+      ([events]) => events!,
+      (err: unknown) => {
+        throw err instanceof BatchApplyError ? err.cause : err;
+      },
+    );
 
   const readRecords = async (orderKeys: string[]): Promise<OrderRecord[]> => {
     if (orderKeys.length === 0) return [];
@@ -245,6 +291,7 @@ export async function openBook(
     place: apply,
     cancel: apply,
     apply,
+    applyBatch,
     applyStep: (cmd) => {
       checkIds(cmd);
       return serialized(() => applyStep(cmd));

@@ -1,6 +1,9 @@
 // Long-polls the orders queue and applies each command through the market's book. A message is
 // deleted only after the script call that applied it; redelivery is harmless because the book
-// applies a command id once. Within a market (SQS message group) commands apply strictly in order.
+// applies a command id once. Within a market (SQS message group) commands apply strictly in order:
+// a receive's commands of one market go to the book together (applyBatch: one script call for up
+// to 10, more only when a long sweep needs them), markets side by side. When a call fails, that
+// message and every later one of its market go back, in order; earlier ones are deleted.
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
@@ -17,9 +20,18 @@ import {
   type MatcherCommand,
   type MatcherEvent,
 } from '../domain/order';
+import { BatchApplyError } from './book';
+
+/** A command on its way to its book, with the message that carried it. */
+interface Pending {
+  message: Message;
+  command: MatcherCommand;
+  book: CommandBook;
+}
 
 export interface CommandBook {
-  apply(command: MatcherCommand): Promise<MatcherEvent[]>;
+  /** Applies the commands in order; on failure a BatchApplyError names those applied before. */
+  applyBatch(commands: readonly MatcherCommand[]): Promise<MatcherEvent[][]>;
 }
 
 export interface CommandConsumerOptions {
@@ -30,6 +42,7 @@ export interface CommandConsumerOptions {
   books: ReadonlyMap<string, CommandBook>;
   waitSeconds: number;
   log: Logger;
+  /** Per command; `ms` is its share of the script calls that applied its batch. */
   onApplied?: (command: MatcherCommand, events: MatcherEvent[], ms: number) => void;
 }
 
@@ -76,28 +89,18 @@ export class CommandConsumer {
   }
 
   private async handleBatch(messages: Message[]): Promise<void> {
-    const done: Message[] = [];
-    const blockedGroups = new Set<string>();
-    const retry: Message[] = [];
+    const groups = new Map<string, Message[]>();
     for (const message of messages) {
       const group = message.Attributes?.MessageGroupId ?? '';
-      if (blockedGroups.has(group)) {
-        retry.push(message);
-        continue;
-      }
-      try {
-        await this.handle(message);
-        done.push(message);
-      } catch (err) {
-        // Later commands of this market must not overtake this one: all go back, in order.
-        this.o.log.error(
-          { err, group, messageId: message.MessageId },
-          'command not applied; will retry',
-        );
-        blockedGroups.add(group);
-        retry.push(message);
-      }
+      const list = groups.get(group);
+      if (list) list.push(message);
+      else groups.set(group, [message]);
     }
+    const outcomes = await Promise.all(
+      [...groups].map(([group, list]) => this.handleGroup(group, list)),
+    );
+    const done = outcomes.flatMap((o) => o.done);
+    const retry = outcomes.flatMap((o) => o.retry);
     if (done.length > 0) {
       await this.o.sqs.send(
         new DeleteMessageBatchCommand({
@@ -121,31 +124,86 @@ export class CommandConsumer {
     }
   }
 
-  private async handle(message: Message): Promise<void> {
+  /**
+   * One market's messages, in order. `done` (applied or dead-lettered) is always a prefix of them;
+   * after a failure the rest go back, so no later command of the market overtakes a failed one.
+   */
+  private async handleGroup(
+    group: string,
+    messages: Message[],
+  ): Promise<{ done: Message[]; retry: Message[] }> {
+    const done: Message[] = [];
+    let run: Pending[] = [];
+    const flush = async (): Promise<void> => {
+      const batch = run;
+      run = [];
+      if (batch.length === 0) return;
+      const started = performance.now();
+      let results: MatcherEvent[][];
+      try {
+        results = await batch[0]!.book.applyBatch(batch.map((p) => p.command));
+      } catch (err) {
+        const applied = err instanceof BatchApplyError ? err.applied : [];
+        this.applied(batch.slice(0, applied.length), applied, performance.now() - started);
+        done.push(...batch.slice(0, applied.length).map((p) => p.message));
+        throw err instanceof BatchApplyError ? err.cause : err;
+      }
+      this.applied(batch, results, performance.now() - started);
+      done.push(...batch.map((p) => p.message));
+    };
+    try {
+      for (const message of messages) {
+        const next = this.parse(message);
+        if (typeof next === 'string') {
+          await flush();
+          await this.deadLetter(message, next);
+          done.push(message);
+          continue;
+        }
+        if (run.length > 0 && run[0]!.book !== next.book) await flush();
+        run.push(next);
+      }
+      await flush();
+    } catch (err) {
+      // Later commands of this market must not overtake this one: all go back, in order.
+      this.o.log.error(
+        { err, group, messageId: messages[done.length]?.MessageId },
+        'command not applied; will retry',
+      );
+    }
+    return { done, retry: messages.slice(done.length) };
+  }
+
+  /** The command of a message and its book, or why it can never apply. */
+  private parse(message: Message): Pending | string {
     let command: MatcherCommand;
     try {
       command = matcherCommandSchema.parse(JSON.parse(message.Body ?? ''));
     } catch (err) {
-      await this.deadLetter(message, `malformed command: ${String(err)}`);
-      return;
+      return `malformed command: ${String(err)}`;
     }
-    const log = this.o.log.child({
-      workflowId: workflowIdFor(command.userID, command.orderId),
-      commandId: command.commandId,
-    });
     const book = this.o.books.get(command.coinID);
-    if (!book) {
-      await this.deadLetter(message, `unknown market ${command.coinID}`);
-      return;
-    }
-    const started = performance.now();
-    const events = await book.apply(command);
-    const ms = performance.now() - started;
-    log.info(
-      { cmd: command.cmd, events: events.map((e) => e.event), ms: Number(ms.toFixed(2)) },
-      'command applied',
-    );
-    this.o.onApplied?.(command, events, ms);
+    if (!book) return `unknown market ${command.coinID}`;
+    return { message, command, book };
+  }
+
+  private applied(batch: Pending[], results: MatcherEvent[][], ms: number): void {
+    const share = ms / Math.max(1, batch.length);
+    batch.forEach(({ command }, i) => {
+      const events = results[i]!;
+      this.o.log.info(
+        {
+          workflowId: workflowIdFor(command.userID, command.orderId),
+          commandId: command.commandId,
+          cmd: command.cmd,
+          events: events.map((e) => e.event),
+          ms: Number(share.toFixed(2)),
+          batch: batch.length,
+        },
+        'command applied',
+      );
+      this.o.onApplied?.(command, events, share);
+    });
   }
 
   private async deadLetter(message: Message, reason: string): Promise<void> {

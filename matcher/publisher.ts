@@ -1,6 +1,9 @@
 // Drains a market's outbox stream (written by the matching scripts in the same call that changes
-// the book) to the SNS FIFO topic, and acknowledges each entry only after SNS accepted it. A crash
-// between publish and acknowledge re-publishes with the same deduplication id, so SNS drops it.
+// the book) to the SNS FIFO topic, one SNS message per event, in order, and acknowledges each
+// entry only after SNS accepted all its events. An entry holds the events of one script call
+// (field `events`, a JSON array), so it may need several PublishBatch calls (10 messages each).
+// A crash between publish and acknowledge re-publishes with the same deduplication id, so SNS
+// drops it.
 import { PublishBatchCommand, type SNSClient } from '@aws-sdk/client-sns';
 import type Redis from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -8,6 +11,7 @@ import type { Logger } from '../config/logger';
 
 export const publisherGroup = 'publisher';
 const batchSize = 10; // SNS PublishBatch limit
+const readCount = 10; // outbox entries per read
 
 export interface OutboxPublisherOptions {
   /** A connection of its own: XREADGROUP BLOCK holds it. */
@@ -57,7 +61,7 @@ export class OutboxPublisher {
           publisherGroup,
           'publisher',
           'COUNT',
-          batchSize,
+          readCount,
           'BLOCK',
           1000,
           'STREAMS',
@@ -79,34 +83,66 @@ export class OutboxPublisher {
   }
 
   private async publish(entries: Array<[string, string[]]>): Promise<void> {
-    const messages = entries.map(([id, fields]) => {
-      const body = fields[fields.indexOf('event') + 1] ?? '';
-      const { seq } = JSON.parse(body) as { seq: number };
-      return { id, body, seq };
-    });
-    const out = await this.o.sns.send(
-      new PublishBatchCommand({
-        TopicArn: this.o.topicArn,
-        PublishBatchRequestEntries: messages.map((m) => ({
-          Id: String(m.seq),
-          Message: m.body,
-          MessageGroupId: this.o.coinID,
-          MessageDeduplicationId: `${this.o.coinID}-${m.seq}`,
-        })),
-      }),
-    );
-    if (out.Failed?.length) {
-      // Publish the whole batch again: order matters, and deduplication ids make repeats harmless.
-      throw new Error(
-        `SNS refused ${out.Failed.length} of ${messages.length}: ${out.Failed[0]?.Message ?? ''}`,
-      );
+    const messages: Array<{ body: string; seq: number }> = [];
+    // Per entry, how many messages are published once its last event is.
+    const ends: Array<{ id: string; end: number }> = [];
+    for (const [id, fields] of entries) {
+      for (const body of eventBodies(fields)) {
+        const { seq } = JSON.parse(body) as { seq: number };
+        messages.push({ body, seq });
+      }
+      ends.push({ id, end: messages.length });
     }
-    const ids = messages.map((m) => m.id);
-    await this.o.redis
-      .multi()
-      .xack(this.o.streamKey, publisherGroup, ...ids)
-      .xdel(this.o.streamKey, ...ids)
-      .exec();
-    this.o.onPublished?.(messages.length);
+    let published = 0;
+    let acked = 0;
+    while (acked < ends.length) {
+      const chunk = messages.slice(published, published + batchSize);
+      if (chunk.length > 0) {
+        const out = await this.o.sns.send(
+          new PublishBatchCommand({
+            TopicArn: this.o.topicArn,
+            PublishBatchRequestEntries: chunk.map((m) => ({
+              Id: String(m.seq),
+              Message: m.body,
+              MessageGroupId: this.o.coinID,
+              MessageDeduplicationId: `${this.o.coinID}-${m.seq}`,
+            })),
+          }),
+        );
+        if (out.Failed?.length) {
+          // Publish from here again: order matters, and deduplication ids make repeats harmless.
+          throw new Error(
+            `SNS refused ${out.Failed.length} of ${chunk.length}: ${out.Failed[0]?.Message ?? ''}`,
+          );
+        }
+        published += chunk.length;
+        this.o.onPublished?.(chunk.length);
+      }
+      // Acknowledge the entries whose events are all out.
+      let done = acked;
+      while (done < ends.length && ends[done]!.end <= published) done++;
+      if (done > acked) {
+        const ids = ends.slice(acked, done).map((e) => e.id);
+        await this.o.redis
+          .multi()
+          .xack(this.o.streamKey, publisherGroup, ...ids)
+          .xdel(this.o.streamKey, ...ids)
+          .exec();
+        acked = done;
+      }
+    }
   }
+}
+
+/**
+ * The events of an outbox entry as JSON texts, in order: field `events` (a JSON array, one
+ * script call's events), or `event` (one event: the format before calls wrote one entry).
+ */
+export function eventBodies(fields: string[]): string[] {
+  const at = fields.indexOf('events');
+  if (at >= 0 && at % 2 === 0)
+    return (JSON.parse(fields[at + 1] ?? '[]') as unknown[]).map((e) => JSON.stringify(e));
+  const single = fields.indexOf('event');
+  if (single >= 0 && single % 2 === 0) return [fields[single + 1] ?? ''];
+  throw new Error(`outbox entry without events: ${JSON.stringify(fields).slice(0, 200)}`);
 }

@@ -1,7 +1,8 @@
 // Property: for any command stream, the Lua book and the plain TypeScript model produce the same
 // events (time aside) and the same book, whatever the work budget per script call and however
-// many producers send at once; invariants hold after every command (or batch). About 13,000
-// commands in total across the runs.
+// many producers send at once, and whether commands go one per script call or several (applyBatch,
+// up to 10 per call as the SQS consumer sends them); invariants hold after every command (or
+// batch). About 13,000 commands in total across the runs.
 import fc from 'fast-check';
 import type Redis from 'ioredis';
 import { openBook } from '../../matcher/book';
@@ -27,7 +28,9 @@ test('random streams: Lua book ≡ reference model, invariants after every comma
       fc.constantFrom(1, 2, 3, 200),
       // Book handles (producers) sending at once; 1 = one command at a time.
       fc.constantFrom(1, 1, 4, 8),
-      async (ops, maxMatchesPerCall, producers) => {
+      // Commands per applyBatch with one producer; 1 = apply, one command per call.
+      fc.constantFrom(1, 10),
+      async (ops, maxMatchesPerCall, producers, perCall) => {
         const ns = namespace('prop');
         const books = await Promise.all(
           Array.from({ length: producers }, () =>
@@ -38,7 +41,7 @@ test('random streams: Lua book ≡ reference model, invariants after every comma
         try {
           const ref = new ReferenceBook(tst);
           const builder = new StreamBuilder(`run${++run}`, ref);
-          commands += await runStream(redis, books, ref, builder, ops);
+          commands += await runStream(redis, books, ref, builder, ops, perCall);
           await expectSameEndState(redis, book, ref, builder);
         } finally {
           await book.destroy();

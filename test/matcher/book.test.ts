@@ -1,7 +1,15 @@
 // One test per matching rule, against the real Redis of the test run. Market TST: tick 1, step 1,
 // quantity 1–50, minimum notional 100, so the numbers read as the rules state them.
 import type Redis from 'ioredis';
-import { bookKeys, keyList, openBook, type Book, type BookOptions } from '../../matcher/book';
+import {
+  BatchApplyError,
+  bookKeys,
+  keyList,
+  maxCommandsPerCall,
+  openBook,
+  type Book,
+  type BookOptions,
+} from '../../matcher/book';
 import { parseOrder, type MatcherEvent, type PlaceCommand } from '../../domain/order';
 import { ReferenceBook } from '../support/referenceBook';
 import {
@@ -813,3 +821,158 @@ describe('arrival order while a sweep is pending', () => {
     expect(await book.snapshot()).toEqual(ref.snapshot());
   });
 });
+
+describe('several commands per script call (applyBatch)', () => {
+  test('a batch applies in order, as one call, with the same events as one by one', async () => {
+    const book = await newBook();
+    const ref = new ReferenceBook(tst);
+    const cmds = [
+      limit('m0', 'a0', 'SELL', 100, 2),
+      limit('m1', 'a1', 'SELL', 101, 2),
+      market('t', 'x', 'BUY', 3),
+      cancelCmd('m1', 'a1'),
+      limit('m0', 'a2', 'BUY', 99, 2),
+    ];
+    // A first command loads the script (a NOSCRIPT reply would be a second call).
+    const warm = limit('w', 'w0', 'BUY', 90, 2);
+    expect(timeless(await book.apply(warm))).toEqual(timeless(ref.apply(warm)));
+    const [results, calls] = await scriptCalls(() => book.applyBatch(cmds));
+    expect(calls).toBe(1);
+    expect(results.map(timeless)).toEqual(cmds.map((c) => timeless(ref.apply(c))));
+    expect(timeless(await outbox(redis, book))).toEqual(timeless(ref.log));
+    // Each call's events make one outbox entry.
+    expect(await redis.xlen(book.keys.events)).toBe(2);
+    expect(await book.snapshot()).toEqual(ref.snapshot());
+  });
+
+  test('a redelivered command inside a batch returns its first outcome and changes nothing', async () => {
+    const book = await newBook();
+    const ref = new ReferenceBook(tst);
+    const first = limit('m0', 'a0', 'SELL', 100, 5);
+    const taker = limit('t', 'b', 'BUY', 100, 2);
+    const firstEvents = await book.applyBatch([first, taker]);
+    [first, taker].forEach((c) => ref.apply(c));
+    const next = limit('t', 'c', 'BUY', 100, 1);
+    // Redelivered before, between and after new ones, and twice in the same batch.
+    const results = await book.applyBatch([taker, next, first, next, taker]);
+    expect(results[0]).toEqual(firstEvents[1]);
+    expect(results[2]).toEqual(firstEvents[0]);
+    expect(results[4]).toEqual(firstEvents[1]);
+    expect(results[3]).toEqual(results[1]);
+    expect(timeless(results[1]!)).toEqual(timeless(ref.apply(next)));
+    expect(timeless(await outbox(redis, book))).toEqual(timeless(ref.log));
+    // A batch of nothing but redeliveries writes nothing at all.
+    const counters = await redis.hgetall(book.keys.counters);
+    const entries = await redis.xlen(book.keys.events);
+    expect(await book.applyBatch([next, first])).toEqual([results[1], firstEvents[0]]);
+    expect(await redis.hgetall(book.keys.counters)).toEqual(counters);
+    expect(await redis.xlen(book.keys.events)).toBe(entries);
+  });
+
+  test('a command sweeping past maxMatchesPerCall: the call stops there, the rest follow', async () => {
+    const book = await newBook({ maxMatchesPerCall: 3 });
+    const ref = new ReferenceBook(tst);
+    const makers = Array.from({ length: 8 }, (_, i) => limit(`m${i}`, `a${i}`, 'SELL', 100, 2));
+    const cmds = [
+      ...makers,
+      market('t', 'sweep', 'BUY', 15), // 8 makers: three calls of 3
+      limit('u', 'after', 'BUY', 100, 1),
+      cancelCmd('m7', 'a7'),
+    ];
+    const [results, calls] = await scriptCalls(() => book.applyBatch(cmds));
+    // Makers and the first 3 matches, then 3, then the last 2 and the two commands after.
+    expect(calls).toBe(3);
+    expect(results.map(timeless)).toEqual(cmds.map((c) => timeless(ref.apply(c))));
+    expect(story(results[8]!)).toHaveLength(1 + 2 * 8);
+    expect(await redis.hget(book.keys.counters, 'pending')).toBeNull();
+    expect(await book.snapshot()).toEqual(ref.snapshot());
+    expect(timeless(await outbox(redis, book))).toEqual(timeless(ref.log));
+  });
+
+  test('a batch stopped by the budget and resent by another producer keeps arrival order', async () => {
+    const book = await newBook({ maxMatchesPerCall: 1 });
+    const ref = new ReferenceBook(tst);
+    const makers = [0, 1, 2].map((i) => limit(`m${i}`, `a${i}`, 'SELL', 100, 2));
+    const sweep = market('t', 'sweep', 'BUY', 6);
+    const later = limit('u', 'later', 'SELL', 100, 2);
+    await book.applyBatch(makers);
+    makers.forEach((c) => ref.apply(c));
+    // One call only: the sweep is left pending and `later` was never looked at.
+    expect((await book.applyStep(sweep)).status).toBe('continue');
+    const other = limit('v', 'other', 'BUY', 100, 1);
+    // Another producer's batch: the pending sweep finishes first (over several calls).
+    const expected = [sweep, other, later].map((c) => timeless(ref.apply(c)));
+    const results = await book.applyBatch([other, later]);
+    expect(results.map(timeless)).toEqual(expected.slice(1));
+    expect(timeless(await book.apply(sweep))).toEqual(expected[0]);
+    expect(timeless(await outbox(redis, book))).toEqual(timeless(ref.log));
+  });
+
+  test('commands beyond maxCommandsPerCall go in further calls, in order', async () => {
+    const book = await newBook();
+    const ref = new ReferenceBook(tst);
+    const cmds = Array.from({ length: maxCommandsPerCall * 2 + 3 }, (_, i) =>
+      limit(`u${i % 5}`, `o${i}`, i % 2 === 0 ? 'BUY' : 'SELL', 100 + (i % 3) - 1, 1 + (i % 4)),
+    );
+    const [results, calls] = await scriptCalls(() => book.applyBatch(cmds));
+    expect(calls).toBe(3);
+    expect(results.map(timeless)).toEqual(cmds.map((c) => timeless(ref.apply(c))));
+  });
+
+  test('a failed call names the commands applied before it; resending applies the rest once', async () => {
+    const book = await newBook({ maxMatchesPerCall: 1 });
+    const ref = new ReferenceBook(tst);
+    const cmds = [
+      limit('m0', 'a0', 'SELL', 100, 2),
+      limit('m1', 'a1', 'SELL', 100, 2),
+      market('t', 'sweep', 'BUY', 4), // needs a second call
+      limit('u', 'late', 'BUY', 99, 1),
+    ];
+    const expected = cmds.map((c) => timeless(ref.apply(c)));
+    // The second script call fails (as a lost connection would).
+    const evalsha = redis.evalsha.bind(redis);
+    let n = 0;
+    const spy = jest
+      .spyOn(redis, 'evalsha')
+      .mockImplementation(async (...args: Parameters<typeof evalsha>) => {
+        if (++n === 2) throw new Error('connection lost');
+        return evalsha(...args);
+      });
+    let failure: unknown;
+    try {
+      await book.applyBatch(cmds);
+    } catch (err) {
+      failure = err;
+    } finally {
+      spy.mockRestore();
+    }
+    expect(failure).toBeInstanceOf(BatchApplyError);
+    const { applied, cause } = failure as BatchApplyError;
+    expect(applied.map(timeless)).toEqual(expected.slice(0, 2));
+    expect(String(cause)).toContain('connection lost');
+    // The consumer sends the rest again, in order: the sweep resumes, nothing twice.
+    const rest = await book.applyBatch(cmds.slice(applied.length));
+    expect(rest.map(timeless)).toEqual(expected.slice(2));
+    expect(timeless(await outbox(redis, book))).toEqual(timeless(ref.log));
+  });
+
+  test('an invalid command anywhere in a batch fails the call before anything is written', async () => {
+    const book = await newBook();
+    const good = limit('m0', 'a0', 'SELL', 100, 2);
+    const bad = { ...limit('m0', 'a1', 'SELL', 100, 2), cmd: 'amend' } as unknown as PlaceCommand;
+    await expect(book.applyBatch([good, bad])).rejects.toThrow(BatchApplyError);
+    expect(await redis.hlen(book.keys.applied)).toBe(0);
+    expect(await redis.exists(book.keys.events, book.keys.counters)).toBe(0);
+  });
+});
+
+/** Runs `work` and counts the script calls (EVALSHA) it made through the test's client. */
+async function scriptCalls<T>(work: () => Promise<T>): Promise<[T, number]> {
+  const spy = jest.spyOn(redis, 'evalsha');
+  try {
+    const result = await work();
+    return [result, spy.mock.calls.length];
+  } finally {
+    spy.mockRestore();
+  }
+}

@@ -55,3 +55,41 @@ test('concurrent calls that all meet NOSCRIPT are still applied in call order', 
   const results = await Promise.all(cmds.map((c) => book.place(c)));
   results.forEach((events, i) => expect(timeless(events)).toEqual(timeless(ref.apply(cmds[i]!))));
 });
+
+test('a batch across a NOSCRIPT flush: loads the script and applies every command once', async () => {
+  const book = await openBook(redis, tst, {
+    namespace: namespace('noscript'),
+    maxMatchesPerCall: 2,
+  });
+  const ref = new ReferenceBook(tst);
+  const cmds = [
+    ...Array.from({ length: 6 }, (_, i) =>
+      placeCmd({ userID: `m${i}`, orderId: `a${i}`, side: 'SELL', price: 100, quantity: 2 }),
+    ),
+    placeCmd({ userID: 't', orderId: 'sweep', side: 'BUY', quantity: 11 }), // 3 calls of 2 matches
+    placeCmd({ userID: 'u', orderId: 'after', side: 'BUY', price: 99, quantity: 3 }),
+  ];
+  const expected = cmds.map((c) => timeless(ref.apply(c)));
+  // Flush before the batch and again between its script calls (the sweep is pending then).
+  await redis.script('FLUSH');
+  const evalsha = redis.evalsha.bind(redis);
+  let calls = 0;
+  const spy = jest
+    .spyOn(redis, 'evalsha')
+    .mockImplementation(async (...args: Parameters<typeof evalsha>) => {
+      if (++calls === 3) await redis.script('FLUSH');
+      return evalsha(...args);
+    });
+  let results;
+  try {
+    results = await book.applyBatch(cmds);
+  } finally {
+    spy.mockRestore();
+  }
+  expect(results.map(timeless)).toEqual(expected);
+  // NOSCRIPT, load, then calls; one more NOSCRIPT and load after the second flush.
+  expect(calls).toBeGreaterThanOrEqual(5);
+  expect(story(results[6]!)).toHaveLength(1 + 2 * 6);
+  expect(await book.snapshot()).toEqual(ref.snapshot());
+  expect(await book.applyBatch(cmds)).toEqual(results);
+});

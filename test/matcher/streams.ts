@@ -240,6 +240,8 @@ export function expectTradePairs(events: MatcherEvent[]): void {
  * redelivered command applied once. With several Book handles on the same keys (several
  * producers, e.g. two matcher processes overlapping in a deploy) a batch of commands is in flight
  * at once, one per handle: the script must still apply them in the order they reached Redis.
+ * With one handle and `perCall` > 1, up to `perCall` commands at a time go through applyBatch
+ * (several per script call, as the SQS consumer sends them); a "crash" goes alone, one step.
  * Returns the number of commands sent.
  */
 export async function runStream(
@@ -248,9 +250,10 @@ export async function runStream(
   ref: ReferenceBook,
   builder: StreamBuilder,
   ops: Op[],
+  perCall = 1,
 ): Promise<number> {
   const book = books[0]!;
-  const batch = books.length;
+  const batch = books.length > 1 ? books.length : perCall;
   let sent = 0;
   for (let i = 0; i < ops.length; i += batch) {
     const group = ops
@@ -266,19 +269,21 @@ export async function runStream(
       only?.redelivery &&
       (await redis.hget(book.keys.applied, only.cmd.commandId))?.startsWith('[');
     const before = finished ? await countersAndOutbox(redis, book) : undefined;
-    await Promise.all(
-      group.map(async ({ cmd, crash, expected }, j) => {
-        const handle = books[j]!;
-        if (crash) {
-          const step = await handle.applyStep(cmd);
-          if (step.status === 'done') expect(timeless(step.events)).toEqual(timeless(expected));
-        } else {
-          const events = await handle.apply(cmd);
-          expect(timeless(events)).toEqual(timeless(expected));
-          expectTradePairs(events);
-        }
-      }),
-    );
+    if (books.length === 1 && perCall > 1) await applyInBatches(book, group);
+    else
+      await Promise.all(
+        group.map(async ({ cmd, crash, expected }, j) => {
+          const handle = books[j]!;
+          if (crash) {
+            const step = await handle.applyStep(cmd);
+            if (step.status === 'done') expect(timeless(step.events)).toEqual(timeless(expected));
+          } else {
+            const events = await handle.apply(cmd);
+            expect(timeless(events)).toEqual(timeless(expected));
+            expectTradePairs(events);
+          }
+        }),
+      );
     if (before) expect(await countersAndOutbox(redis, book)).toEqual(before);
     const [snapshot, pending, queued] = await Promise.all([
       book.snapshot(),
@@ -290,6 +295,34 @@ export async function runStream(
     if (pending === null && queued === 0) expect(snapshot).toEqual(ref.snapshot());
   }
   return sent;
+}
+
+/** Commands in order: runs of them through applyBatch, a "crash" alone through applyStep. */
+async function applyInBatches(
+  book: Book,
+  group: Array<{ cmd: MatcherCommand; crash: boolean; expected: MatcherEvent[] }>,
+): Promise<void> {
+  let run: typeof group = [];
+  const flush = async () => {
+    if (run.length === 0) return;
+    const results = await book.applyBatch(run.map((r) => r.cmd));
+    expect(results).toHaveLength(run.length);
+    results.forEach((events, i) => {
+      expect(timeless(events)).toEqual(timeless(run[i]!.expected));
+      expectTradePairs(events);
+    });
+    run = [];
+  };
+  for (const next of group) {
+    if (!next.crash) {
+      run.push(next);
+      continue;
+    }
+    await flush();
+    const step = await book.applyStep(next.cmd);
+    if (step.status === 'done') expect(timeless(step.events)).toEqual(timeless(next.expected));
+  }
+  await flush();
 }
 
 const countersAndOutbox = (redis: Redis, book: Book) =>
