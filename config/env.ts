@@ -1,7 +1,8 @@
 // Endpoints and names from the environment, with the local defaults of `npm start`.
 // The same code runs against moto, LocalStack, real AWS or Temporal Cloud.
 
-function int(name: string, fallback: number): number {
+/** A positive integer from the environment, or the fallback when unset. */
+export function positiveInt(name: string, fallback: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
@@ -20,21 +21,21 @@ export const env = {
   ordersQueueName: process.env.ORDERS_QUEUE_NAME ?? 'orders.fifo',
   orderEventsTopicName: process.env.ORDER_EVENTS_TOPIC_NAME ?? 'order-events.fifo',
   relayQueueName: process.env.RELAY_QUEUE_NAME ?? 'order-events-relay.fifo',
-  gatewayPort: int('GATEWAY_PORT', 8080),
+  gatewayPort: positiveInt('GATEWAY_PORT', 8080),
   /** Set by `npm start` and in production; otherwise looked up by name. */
   ordersQueueUrl: process.env.ORDERS_QUEUE_URL || undefined,
   orderEventsTopicArn: process.env.ORDER_EVENTS_TOPIC_ARN || undefined,
   relayQueueUrl: process.env.RELAY_QUEUE_URL || undefined,
   /** /healthz and /metrics ports of the project's processes. */
-  matcherHealthPort: int('MATCHER_HEALTH_PORT', 9101),
-  orderWorkerHealthPort: int('ORDER_WORKER_HEALTH_PORT', 9102),
-  relayHealthPort: int('RELAY_HEALTH_PORT', 9103),
+  matcherHealthPort: positiveInt('MATCHER_HEALTH_PORT', 9101),
+  orderWorkerHealthPort: positiveInt('ORDER_WORKER_HEALTH_PORT', 9102),
+  relayHealthPort: positiveInt('RELAY_HEALTH_PORT', 9103),
   /** Task queue of the order workflows (tests use their own). */
   orderTaskQueue: process.env.ORDER_TASK_QUEUE ?? 'orders',
   /** Key prefix of the matcher's books; production uses none, tests their own. */
   matcherNamespace: process.env.MATCHER_NAMESPACE ?? '',
   /** SQS long-poll wait; shorter in tests so shutdown is quick. */
-  sqsWaitSeconds: int('SQS_WAIT_SECONDS', 20),
+  sqsWaitSeconds: positiveInt('SQS_WAIT_SECONDS', 20),
 };
 
 export const localDefaults = {

@@ -411,12 +411,14 @@ export class OrderState {
     return `${s.status} ${trimZeros(s.filledQty)}/${trimZeros(s.quantity)}${avg}${reason ? ` (${reason})` : ''}${retry}`;
   }
 
-  /** The static summary: `BUY 5 BTC @ 100 · user1`. */
+  /** The static summary: `BUY 5 BTC @ 100.00 · user1`, `SELL 1 BTC MARKET · bob`, `… LIMIT/IOC`. */
   summary(): string {
     const s = this.snapshot();
     const price = s.price === null ? 'MARKET' : `@ ${s.price}`;
-    const type =
-      s.orderType === 'LIMIT' && s.timeInForce === 'GTC' ? '' : ` ${s.orderType}/${s.timeInForce}`;
+    const usual =
+      (s.orderType === 'LIMIT' && s.timeInForce === 'GTC') ||
+      (s.orderType === 'MARKET' && s.timeInForce === 'IOC');
+    const type = usual ? '' : ` ${s.orderType}/${s.timeInForce}`;
     return `${s.side} ${trimZeros(s.quantity)} ${s.coinID} ${price}${type} · ${s.userID}`;
   }
 }

@@ -7,13 +7,13 @@
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
-  ReceiveMessageCommand,
   SendMessageCommand,
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../config/logger';
+import { SqsPoller } from '../config/sqsPoller';
 import {
   matcherCommandSchema,
   workflowIdFor,
@@ -47,45 +47,23 @@ export interface CommandConsumerOptions {
 }
 
 export class CommandConsumer {
-  private stopped = false;
-  private readonly abort = new AbortController();
-  private done: Promise<void> | undefined;
+  private readonly poller: SqsPoller;
 
-  constructor(private readonly o: CommandConsumerOptions) {}
+  constructor(private readonly o: CommandConsumerOptions) {
+    this.poller = new SqsPoller({
+      ...o,
+      attributeNames: ['MessageGroupId', 'ApproximateReceiveCount'],
+      onMessages: (messages) => this.handleBatch(messages),
+    });
+  }
 
   start(): void {
-    this.done = this.run();
+    this.poller.start();
   }
 
   /** Stops polling; the batch in hand is finished first. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.abort.abort();
-    await this.done;
-  }
-
-  private async run(): Promise<void> {
-    while (!this.stopped) {
-      let messages: Message[];
-      try {
-        const out = await this.o.sqs.send(
-          new ReceiveMessageCommand({
-            QueueUrl: this.o.queueUrl,
-            MaxNumberOfMessages: 10,
-            WaitTimeSeconds: this.o.waitSeconds,
-            MessageSystemAttributeNames: ['MessageGroupId', 'ApproximateReceiveCount'],
-          }),
-          { abortSignal: this.abort.signal },
-        );
-        messages = out.Messages ?? [];
-      } catch (err) {
-        if (this.stopped) break;
-        this.o.log.error({ err }, 'receive from the orders queue failed; retrying');
-        await sleep(1000);
-        continue;
-      }
-      await this.handleBatch(messages);
-    }
+  stop(): Promise<void> {
+    return this.poller.stop();
   }
 
   private async handleBatch(messages: Message[]): Promise<void> {

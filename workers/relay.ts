@@ -1,19 +1,14 @@
 // The relay process: matcher events from the SQS queue subscribed to the SNS topic become signals
 // to each order's workflow, the maker's as well as the taker's. A message is deleted only after
 // its signal was accepted; the workflow drops an event it has already applied (orderSeq).
-import {
-  DeleteMessageBatchCommand,
-  ReceiveMessageCommand,
-  type Message,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import { DeleteMessageBatchCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { Counter } from 'prom-client';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { queueUrl, sqsClient } from '../config/aws';
 import { env } from '../config/env';
 import { startHealthServer } from '../config/health';
 import { createLogger, type Logger } from '../config/logger';
+import { SqsPoller } from '../config/sqsPoller';
 import { temporalConnectionOptions } from '../config/secrets';
 import { matcherEventSchema, workflowIdFor, type MatcherEvent } from '../domain/order';
 import { matcherEventSignal } from '../workflows/messages';
@@ -28,43 +23,18 @@ export interface RelayOptions {
 }
 
 export class EventRelay {
-  private stopped = false;
-  private readonly abort = new AbortController();
-  private done: Promise<void> | undefined;
+  private readonly poller: SqsPoller;
 
-  constructor(private readonly o: RelayOptions) {}
+  constructor(private readonly o: RelayOptions) {
+    this.poller = new SqsPoller({ ...o, onMessages: (messages) => this.relayBatch(messages) });
+  }
 
   start(): void {
-    this.done = this.run();
+    this.poller.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.abort.abort();
-    await this.done;
-  }
-
-  private async run(): Promise<void> {
-    while (!this.stopped) {
-      let messages: Message[];
-      try {
-        const out = await this.o.sqs.send(
-          new ReceiveMessageCommand({
-            QueueUrl: this.o.queueUrl,
-            MaxNumberOfMessages: 10,
-            WaitTimeSeconds: this.o.waitSeconds,
-          }),
-          { abortSignal: this.abort.signal },
-        );
-        messages = out.Messages ?? [];
-      } catch (err) {
-        if (this.stopped) break;
-        this.o.log.error({ err }, 'receive from the relay queue failed; retrying');
-        await sleep(1000);
-        continue;
-      }
-      if (messages.length > 0) await this.relayBatch(messages);
-    }
+  stop(): Promise<void> {
+    return this.poller.stop();
   }
 
   /** Signals per order in order, orders in parallel; deletes what was delivered. */

@@ -1,14 +1,6 @@
 // Settings of the local API Gateway twin, from the environment with API Gateway's own limits as
 // defaults (tests shorten them).
-
-function positiveInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0)
-    throw new Error(`${name} must be a positive integer, got "${raw}"`);
-  return value;
-}
+import { positiveInt } from '../../config/env';
 
 export const apiGatewayLimits = {
   /** API Gateway's WebSocket message payload limit. */

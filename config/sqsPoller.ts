@@ -1,0 +1,63 @@
+// A long-poll loop over one SQS queue: receive up to 10 messages, hand them over, repeat. stop()
+// aborts a waiting receive at once and lets the batch in hand finish. Used by the matcher
+// (orders queue) and the relay (order-events queue).
+import {
+  ReceiveMessageCommand,
+  type Message,
+  type MessageSystemAttributeName,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from './logger';
+
+export interface SqsPollerOptions {
+  sqs: SQSClient;
+  queueUrl: string;
+  waitSeconds: number;
+  log: Logger;
+  attributeNames?: MessageSystemAttributeName[];
+  /** Handles one receive's messages; deleting them is its job. */
+  onMessages(messages: Message[]): Promise<void>;
+}
+
+export class SqsPoller {
+  private stopped = false;
+  private readonly abort = new AbortController();
+  private done: Promise<void> | undefined;
+
+  constructor(private readonly o: SqsPollerOptions) {}
+
+  start(): void {
+    this.done = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.abort.abort();
+    await this.done;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      let messages: Message[];
+      try {
+        const out = await this.o.sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: this.o.queueUrl,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: this.o.waitSeconds,
+            ...(this.o.attributeNames && { MessageSystemAttributeNames: this.o.attributeNames }),
+          }),
+          { abortSignal: this.abort.signal },
+        );
+        messages = out.Messages ?? [];
+      } catch (err) {
+        if (this.stopped) break;
+        this.o.log.error({ err, queueUrl: this.o.queueUrl }, 'receive failed; retrying');
+        await sleep(1000);
+        continue;
+      }
+      if (messages.length > 0) await this.o.onMessages(messages);
+    }
+  }
+}
