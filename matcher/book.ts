@@ -271,7 +271,7 @@ export async function openBook(
     const json = await redis.hmget(keys.orders, ...orderKeys);
     return json.map((j, i) => {
       if (j === null) throw new Error(`book ${market.coinID}: no record for ${orderKeys[i]}`);
-      return JSON.parse(j) as OrderRecord;
+      return decodeOrder(j);
     });
   };
 
@@ -306,7 +306,7 @@ export async function openBook(
     },
     async order(userID, orderId) {
       const json = await redis.hget(keys.orders, orderKeyFor(userID, orderId));
-      return json === null ? null : (JSON.parse(json) as OrderRecord);
+      return json === null ? null : decodeOrder(json);
     },
     // Paged reads: consistent when no command runs meanwhile (replays, tests, audits).
     async snapshot() {
@@ -315,6 +315,45 @@ export async function openBook(
     async destroy() {
       await redis.del(...applyKeys);
     },
+  };
+}
+
+/**
+ * An order record as stored in the orders hash: a JSON array (apply.lua's encodeOrder),
+ * [2, side, orderType, timeInForce, selfTradePrevention, price|null, quantity, filled, status,
+ * orderSeq, attempt, bookSeq (0: not on the book), reason ('' none), userID, orderId], or a JSON
+ * object (records written before that format).
+ */
+export function decodeOrder(stored: string): OrderRecord {
+  const parsed = JSON.parse(stored) as OrderRecord | unknown[];
+  if (!Array.isArray(parsed)) return parsed;
+  if (parsed[0] !== 2 || parsed.length !== 15)
+    throw new Error(`unreadable order record: ${stored.slice(0, 200)}`);
+  const [, side, orderType, timeInForce, stp, price, quantity, filled, status] = parsed;
+  const [orderSeq, attempt, bookSeq, reason, userID, orderId] = parsed.slice(9) as [
+    number,
+    number,
+    number,
+    string,
+    string,
+    string,
+  ];
+  return {
+    userID,
+    orderId,
+    side: side as Side,
+    orderType: orderType as OrderType,
+    timeInForce: timeInForce as TimeInForce,
+    selfTradePrevention: stp as SelfTradePrevention,
+    price: price as number | null,
+    quantity: quantity as number,
+    filled: filled as number,
+    status: status as OrderStatus,
+    orderSeq,
+    attempt,
+    member:
+      bookSeq === 0 ? null : `${String(bookSeq).padStart(16, '0')}:${orderKeyFor(userID, orderId)}`,
+    reason: reason === '' ? null : (reason as ExpireReason),
   };
 }
 

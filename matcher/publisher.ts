@@ -1,7 +1,9 @@
 // Drains a market's outbox stream (written by the matching scripts in the same call that changes
 // the book) to the SNS FIFO topic, one SNS message per event, in order, and acknowledges each
-// entry only after SNS accepted all its events. An entry holds the events of one script call
-// (field `events`, a JSON array), so it may need several PublishBatch calls (10 messages each).
+// entry only after SNS accepted all its events. An entry stands for the events of one script call:
+// it names their seq range and the commands whose applied entries hold them (the events are
+// stored once, there), so it may need several PublishBatch calls (10 messages each). Entries of
+// the earlier formats (the events themselves) drain as before.
 // A crash between publish and acknowledge re-publishes with the same deduplication id, so SNS
 // drops it.
 import { PublishBatchCommand, type SNSClient } from '@aws-sdk/client-sns';
@@ -20,6 +22,8 @@ export interface OutboxPublisherOptions {
   topicArn: string;
   coinID: string;
   streamKey: string;
+  /** The book's applied hash, where the events of an outbox entry are stored. */
+  appliedKey: string;
   log: Logger;
   onPublished?: (count: number) => void;
 }
@@ -86,13 +90,14 @@ export class OutboxPublisher {
     const messages: Array<{ body: string; seq: number }> = [];
     // Per entry, how many messages are published once its last event is.
     const ends: Array<{ id: string; end: number }> = [];
-    for (const [id, fields] of entries) {
-      for (const body of eventBodies(fields)) {
+    const bodies = await outboxEventBodies(this.o.redis, this.o.appliedKey, entries);
+    entries.forEach(([id], i) => {
+      for (const body of bodies[i]!) {
         const { seq } = JSON.parse(body) as { seq: number };
         messages.push({ body, seq });
       }
       ends.push({ id, end: messages.length });
-    }
+    });
     let published = 0;
     let acked = 0;
     while (acked < ends.length) {
@@ -134,9 +139,65 @@ export class OutboxPublisher {
   }
 }
 
+/** The value of field `name` of a stream entry's flat field list, if any. */
+function field(fields: string[], name: string): string | undefined {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
+  return undefined;
+}
+
 /**
- * The events of an outbox entry as JSON texts, in order: field `events` (a JSON array, one
- * script call's events), or `event` (one event: the format before calls wrote one entry).
+ * The events of outbox entries as JSON texts, per entry, in order. An entry with fields `seq`
+ * ('<first>-<last>') and `cmds` (JSON array of command ids) stands for the events first…last,
+ * stored in those commands' applied entries (a finished '[…]' or an in-progress
+ * '{"inProgress":true,"events":[…]}', which only grows): one HMGET for all the entries. The
+ * earlier formats hold the events themselves (see eventBodies).
+ */
+export async function outboxEventBodies(
+  redis: Redis,
+  appliedKey: string,
+  entries: ReadonlyArray<readonly [string, string[]]>,
+): Promise<string[][]> {
+  const refs = entries.map(([, fields]) => {
+    const seq = field(fields, 'seq');
+    const cmds = field(fields, 'cmds');
+    if (seq === undefined || cmds === undefined) return undefined;
+    const [first, last] = seq.split('-').map(Number) as [number, number];
+    return { first, last, ids: JSON.parse(cmds) as string[] };
+  });
+  const ids = [...new Set(refs.flatMap((r) => r?.ids ?? []))];
+  const stored = new Map<string, unknown[]>();
+  if (ids.length > 0) {
+    const values = await redis.hmget(appliedKey, ...ids);
+    ids.forEach((id, i) => {
+      const value = values[i];
+      if (value == null) throw new Error(`outbox: no applied entry for command ${id}`);
+      const parsed = JSON.parse(value) as unknown[] | { events?: unknown[] };
+      stored.set(id, Array.isArray(parsed) ? parsed : (parsed.events ?? []));
+    });
+  }
+  return entries.map(([id, fields], i) => {
+    const ref = refs[i];
+    if (!ref) return eventBodies(fields);
+    const bodies: string[] = [];
+    let next = ref.first;
+    for (const cmd of ref.ids)
+      for (const e of stored.get(cmd)!) {
+        const seq = (e as { seq: number }).seq;
+        if (seq === next && seq <= ref.last) {
+          bodies.push(JSON.stringify(e));
+          next++;
+        }
+      }
+    if (next !== ref.last + 1)
+      throw new Error(`outbox entry ${id}: events ${ref.first}-${ref.last} not all stored`);
+    return bodies;
+  });
+}
+
+/**
+ * The events of an outbox entry of the earlier formats as JSON texts, in order: field `events` (a
+ * JSON array, one script call's events), or `event` (one event: the format before calls wrote
+ * one entry).
  */
 export function eventBodies(fields: string[]): string[] {
   const at = fields.indexOf('events');

@@ -80,6 +80,7 @@ export async function startMatcher(opts: MatcherOptions = {}): Promise<{ stop():
         topicArn: eventsTopic,
         coinID: market.coinID,
         streamKey: book.keys.events,
+        appliedKey: book.keys.applied,
         log,
         onPublished: (n) => published.inc({ coinID: market.coinID }, n),
       }),

@@ -2,7 +2,10 @@
 -- work per call.
 --
 -- KEYS (one hash tag, so one Redis Cluster slot):
---   1 bids (score -price)  2 asks (score price)  3 orders  4 applied  5 events (outbox stream)
+--   1 bids (score -price)  2 asks (score price)  3 orders  4 applied  5 events (outbox stream:
+--     one entry per call that emitted events, fields `seq` '<first>-<last>' and `cmds`, the JSON
+--     array of the commands whose applied entries hold those events, in order; the events
+--     themselves are stored once, in the applied entries, and the publisher reads them there)
 --   6 counters (eventSeq, tradeSeq, bookSeq, queued, pending)
 --   7 config (coinID, minQty, maxQty, minNotional)
 --   8 queue (commands that arrived while a sweep was pending, in arrival order)
@@ -16,9 +19,18 @@
 -- Written for speed, as Redis runs the whole chunk on every call: few closures sharing one state
 -- table (each closure and each captured local is rebuilt per call), string.format templates
 -- instead of long concatenations. Numbers go through '%d', exact up to 2^53 (cjson would print
--- 14 significant digits and corrupt larger ticks).
+-- 14 significant digits and corrupt larger ticks). Each order record is read and decoded at most
+-- once per call, and the call's writes to the orders and applied hashes go out as one HSET each,
+-- at the end (with the records encoded once, however often the call changed them).
 
-local fmt, encode, NULL = string.format, cjson.encode, cjson.null
+local fmt, find, cjsonEncode, NULL = string.format, string.find, cjson.encode, cjson.null
+
+-- A string as JSON: quoted as is when nothing in it needs escaping (ids nearly always), else as
+-- cjson writes it (which escapes '/' too, so the same text either way).
+local function encode(v)
+  if type(v) == 'string' and not find(v, '[%c"\\/\128-\255]') then return '"' .. v .. '"' end
+  return cjsonEncode(v)
+end
 local MAX_SAFE = 9007199254740991
 local IN_PROGRESS = '{"inProgress":true,"events":['
 local QUEUED = '{"queued":true}'
@@ -82,9 +94,16 @@ local S = {
   pending = pending,
   -- Whether the call got past "already applied" for any command (else it writes nothing).
   changed = false,
-  all = {},
-  -- Applied entries written by this call, by command id.
+  -- Applied entries written by this call, by command id, and the ids in write order.
   applied = {},
+  appliedIds = {},
+  -- Order records read or written by this call, by key (decoded), and the keys to write back.
+  orders = {},
+  dirty = {},
+  dirtyKeys = {},
+  -- The outbox entry's command ids (JSON strings) and the seq of its first event.
+  refs = {},
+  firstSeq = nil,
 }
 
 local function emit(kind, o, orderSeq, rest)
@@ -92,8 +111,6 @@ local function emit(kind, o, orderSeq, rest)
   local e = fmt(
     '{"event":"%s","seq":%d,"coinID":%s,"userID":%s,"orderId":%s,"orderSeq":%d,"commandId":%s,"time":%d%s}',
     kind, S.eventSeq, S.coinJ, o.uj, o.oj, orderSeq, S.cidJ, S.now, rest)
-  local all = S.all
-  all[#all + 1] = e
   local out = S.out
   out[#out + 1] = e
 end
@@ -103,27 +120,64 @@ local function reject(o, code, msg, orderSeq)
 end
 
 -- ── Order records ───────────────────────────────────────────────────────────────────────────
--- Enumerated fields are validated before a record exists, so they need no escaping.
+-- Stored as a JSON array (matcher/book.ts decodeOrder reads the same), a third of the object's
+-- size and as quick for cjson to decode:
+--   [2, side, orderType, timeInForce, selfTradePrevention, price|null, quantity, filled, status,
+--    orderSeq, attempt, bookSeq, reason, userID, orderId]
+-- bookSeq is 0 when the order is not on the book (its member is '%016d:' bookSeq .. key), reason
+-- '' when none. Records written before this format are JSON objects and still read. Enumerated
+-- fields are validated before a record exists, so they need no escaping.
 
-local function saveOrder(o)
-  local price, member, reason = 'null', 'null', 'null'
+local function encodeOrder(o)
+  local price, bookSeq = 'null', 0
   if o.price then price = fmt('%d', o.price) end
-  if o.member then member = encode(o.member) end
-  if o.reason then reason = '"' .. o.reason .. '"' end
-  redis.call('HSET', KEYS[3], o.key, fmt(
-    '{"userID":%s,"orderId":%s,"side":"%s","orderType":"%s","timeInForce":"%s","selfTradePrevention":"%s","price":%s,"quantity":%d,"filled":%d,"status":"%s","orderSeq":%d,"attempt":%d,"member":%s,"reason":%s}',
-    o.uj, o.oj, o.side, o.orderType, o.timeInForce, o.selfTradePrevention, price, o.quantity,
-    o.filled, o.status, o.orderSeq, o.attempt, member, reason))
+  if o.member then bookSeq = tonumber(string.sub(o.member, 1, 16)) end
+  return fmt('[2,"%s","%s","%s","%s",%s,%d,%d,"%s",%d,%d,%d,"%s",%s,%s]', o.side, o.orderType,
+    o.timeInForce, o.selfTradePrevention, price, o.quantity, o.filled, o.status, o.orderSeq,
+    o.attempt, bookSeq, o.reason or '', o.uj, o.oj)
 end
 
-local function loadOrder(key, json)
-  local o = cjson.decode(json or redis.call('HGET', KEYS[3], key))
+local function decodeOrder(key, text)
+  local f = cjson.decode(text)
+  if f[1] ~= 2 then -- a record of the JSON object format
+    if f.price == NULL then f.price = nil end
+    if f.member == NULL then f.member = nil end
+    if f.reason == NULL then f.reason = nil end
+    return f
+  end
+  local o = {
+    side = f[2], orderType = f[3], timeInForce = f[4], selfTradePrevention = f[5], price = f[6],
+    quantity = f[7], filled = f[8], status = f[9], orderSeq = f[10], attempt = f[11],
+    userID = f[14], orderId = f[15],
+  }
+  if o.price == NULL then o.price = nil end
+  if f[12] ~= 0 then o.member = fmt('%016d:%s', f[12], key) end
+  if f[13] ~= '' then o.reason = f[13] end
+  return o
+end
+
+-- Marks the record changed: written back (once) at the end of the call.
+local function saveOrder(o)
+  local key = o.key
+  S.orders[key] = o
+  if not S.dirty[key] then
+    S.dirty[key] = true
+    local keys = S.dirtyKeys
+    keys[#keys + 1] = key
+  end
+end
+
+-- The order record under key (decoded, shared by the whole call), or nil when there is none.
+local function getOrder(key)
+  local o = S.orders[key]
+  if o then return o end
+  local json = redis.call('HGET', KEYS[3], key)
+  if not json then return nil end
+  o = decodeOrder(key, json)
   o.key = key
   o.uj = encode(o.userID)
   o.oj = encode(o.orderId)
-  if o.price == NULL then o.price = nil end
-  if o.member == NULL then o.member = nil end
-  if o.reason == NULL then o.reason = nil end
+  S.orders[key] = o
   return o
 end
 
@@ -170,7 +224,7 @@ local function sweep(t, s)
       end
       if S.budget <= 0 then return false end
       S.budget = S.budget - 1
-      local maker = loadOrder(string.sub(entry[1], 18))
+      local maker = getOrder(string.sub(entry[1], 18))
       if maker.userID == t.userID and stp ~= 'NONE' then
         if stp ~= 'EXPIRE_MAKER' then
           expire(t, 'FOK_NOT_FILLABLE')
@@ -193,7 +247,7 @@ local function sweep(t, s)
     if not ok then break end
     if S.budget <= 0 then return false end
     S.budget = S.budget - 1
-    local maker = loadOrder(string.sub(entry[1], 18))
+    local maker = getOrder(string.sub(entry[1], 18))
     if maker.userID == t.userID and stp ~= 'NONE' then
       if stp ~= 'EXPIRE_MAKER' then expire(t, 'SELF_TRADE_PREVENTION') end
       if stp ~= 'EXPIRE_TAKER' then
@@ -257,9 +311,8 @@ local function place(c)
   if price == NULL then price = nil end
   if attempt == nil or attempt == NULL then attempt = 0 end
 
-  local existing = redis.call('HGET', KEYS[3], o.key)
-  if existing then
-    local r = loadOrder(o.key, existing)
+  local r = getOrder(o.key)
+  if r then
     -- A MARKET/IOC remainder that found no liquidity, sent again by its workflow.
     if r.status == 'EXPIRED' and r.reason == 'NO_LIQUIDITY' and isWhole(attempt, 0)
       and attempt > r.attempt and c.side == r.side and c.orderType == r.orderType
@@ -340,8 +393,7 @@ end
 
 local function cancel(c)
   local key = c.userID .. '/' .. c.orderId
-  local existing = c.coinID == S.coin and redis.call('HGET', KEYS[3], key)
-  local o = existing and loadOrder(key, existing)
+  local o = c.coinID == S.coin and getOrder(key)
   if not o or not o.member then
     o = { uj = encode(c.userID), oj = encode(c.orderId) }
     return emit('CANCEL_REJECTED', o, 0, ',"reason":"UNKNOWN_ORDER","msg":'
@@ -361,8 +413,32 @@ end
 
 -- ── Main ──────────────────────────────────────────────────────────────────────────────────
 
--- Writes the counters back, when this call changed anything.
-local function saveCounters()
+-- Writes the call's changes: order records, applied entries, the outbox entry and the counters.
+local function flush()
+  local n = #S.dirtyKeys
+  if n > 0 then
+    local args = {}
+    for i = 1, n do
+      local key = S.dirtyKeys[i]
+      args[2 * i - 1] = key
+      args[2 * i] = encodeOrder(S.orders[key])
+    end
+    redis.call('HSET', KEYS[3], unpack(args))
+  end
+  n = #S.appliedIds
+  if n > 0 then
+    local args = {}
+    for i = 1, n do
+      local id = S.appliedIds[i]
+      args[2 * i - 1] = id
+      args[2 * i] = S.applied[id]
+    end
+    redis.call('HSET', KEYS[4], unpack(args))
+  end
+  if S.firstSeq then
+    redis.call('XADD', KEYS[5], '*', 'seq', fmt('%d-%d', S.firstSeq, S.eventSeq), 'cmds',
+      '[' .. table.concat(S.refs, ',') .. ']')
+  end
   if not S.changed then return end
   redis.call('HSET', KEYS[6], 'eventSeq', fmt('%d', S.eventSeq), 'tradeSeq', fmt('%d', S.tradeSeq),
     'bookSeq', fmt('%d', S.bookSeq), 'queued', fmt('%d', S.queued))
@@ -371,6 +447,15 @@ local function saveCounters()
   elseif pending and not S.pending then
     redis.call('HDEL', KEYS[6], 'pending')
   end
+end
+
+-- Records a command's applied entry, written at the end of the call.
+local function setApplied(id, entry)
+  if S.applied[id] == nil then
+    local ids = S.appliedIds
+    ids[#ids + 1] = id
+  end
+  S.applied[id] = entry
 end
 
 -- Writes the current command's applied entry: its events when finished, else the in-progress
@@ -386,8 +471,12 @@ local function finish(prior)
   else
     entry = '[' .. events .. ']'
   end
-  redis.call('HSET', KEYS[4], S.cid, entry)
-  S.applied[S.cid] = entry
+  setApplied(S.cid, entry)
+  if #S.out > 0 then
+    local refs = S.refs
+    if not S.firstSeq then S.firstSeq = S.eventSeq - #S.out + 1 end
+    refs[#refs + 1] = S.cidJ
+  end
   if S.nextPending then return nil end
   return entry
 end
@@ -403,8 +492,7 @@ end
 local function defer(i, stored)
   if not stored then
     redis.call('RPUSH', KEYS[8], ARGV[i + 1])
-    redis.call('HSET', KEYS[4], cmds[i].commandId, QUEUED)
-    S.applied[cmds[i].commandId] = QUEUED
+    setApplied(cmds[i].commandId, QUEUED)
     S.queued = S.queued + 1
   end
   return nil
@@ -428,8 +516,9 @@ local function step(i)
   if S.pending then
     local p = cjson.decode(S.pending)
     S.cid, S.cidJ, S.coinJ, S.out = p.commandId, encode(p.commandId), encode(S.coin), {}
-    local prior = string.sub(redis.call('HGET', KEYS[4], p.commandId), #IN_PROGRESS + 1, -3)
-    runSweep(loadOrder(p.orderKey), { phase = p.phase, cursor = p.cursor, acc = p.acc })
+    local prior = string.sub(S.applied[p.commandId] or redis.call('HGET', KEYS[4], p.commandId),
+      #IN_PROGRESS + 1, -3)
+    runSweep(getOrder(p.orderKey), { phase = p.phase, cursor = p.cursor, acc = p.acc })
     local entry = finish(prior)
     if not entry then return defer(i, stored) end
     S.pending = false
@@ -462,13 +551,11 @@ local entries = {}
 for i = 1, #cmds do
   local entry, corrupt = step(i)
   if corrupt then
-    saveCounters()
-    if #S.all > 0 then redis.call('XADD', KEYS[5], '*', 'events', '[' .. table.concat(S.all, ',') .. ']') end
+    flush()
     return redis.error_reply(corrupt)
   end
   if not entry then break end
   entries[i] = entry
 end
-saveCounters()
-if #S.all > 0 then redis.call('XADD', KEYS[5], '*', 'events', '[' .. table.concat(S.all, ',') .. ']') end
+flush()
 return entries

@@ -26,7 +26,11 @@ local function side(key, sign)
         result[2 * count] = 0
       end
       local o = cjson.decode(records[i])
-      result[2 * count] = result[2 * count] + o.quantity - o.filled
+      local quantity, filled = o.quantity, o.filled
+      if o[1] == 2 then -- the array format (see apply.lua): quantity and filled are 7th and 8th
+        quantity, filled = o[7], o[8]
+      end
+      result[2 * count] = result[2 * count] + quantity - filled
     end
     start = start + PAGE
   end

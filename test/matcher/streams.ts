@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import type Redis from 'ioredis';
 import type { MatcherCommand, MatcherEvent, PlaceCommand } from '../../domain/order';
-import type { Book, BookSnapshot, OrderRecord } from '../../matcher/book';
+import { decodeOrder, type Book, type BookSnapshot } from '../../matcher/book';
 import type { ReferenceBook } from '../support/referenceBook';
 import { outbox, timeless } from './support';
 
@@ -342,9 +342,7 @@ export async function expectSameEndState(
   expect(timeless(events)).toEqual(timeless(ref.log));
   expectTradePairs(events);
   const records = await redis.hgetall(book.keys.orders);
-  const parsed = Object.fromEntries(
-    Object.entries(records).map(([k, v]) => [k, JSON.parse(v) as OrderRecord]),
-  );
+  const parsed = Object.fromEntries(Object.entries(records).map(([k, v]) => [k, decodeOrder(v)]));
   expect(parsed).toEqual(Object.fromEntries(ref.orders));
   expect(await redis.llen(book.keys.queue)).toBe(0);
   expect(await redis.hgetall(book.keys.counters)).toEqual({

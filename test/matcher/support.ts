@@ -11,6 +11,7 @@ import {
   type PlaceCommand,
 } from '../../domain/order';
 import type { Book } from '../../matcher/book';
+import { outboxEventBodies } from '../../matcher/publisher';
 
 export const markets = parseMarkets(marketsJson);
 export const btc: Market = markets.get('BTC')!;
@@ -70,15 +71,20 @@ export const timeless = (events: MatcherEvent[]): Array<Omit<MatcherEvent, 'time
 export const story = (events: MatcherEvent[]): string[] =>
   events.map((e) => `${e.event} ${e.orderId}`);
 
-/** Every event in the outbox stream, in order (an entry holds the events of one script call). */
+/**
+ * Every event in the outbox stream, in order, as the publisher reads them (an entry stands for
+ * the events of one script call, stored in the applied entries it names).
+ */
 export async function outbox(redis: Redis, book: Book): Promise<MatcherEvent[]> {
   const entries = await redis.xrange(book.keys.events, '-', '+');
-  return entries.flatMap(([, fields]) => {
-    expect(fields).toHaveLength(2);
-    expect(fields[0]).toBe('events');
-    const events = JSON.parse(fields[1]!) as MatcherEvent[];
-    expect(events.length).toBeGreaterThan(0);
-    return events;
+  for (const [, fields] of entries) {
+    expect(fields).toHaveLength(4);
+    expect([fields[0], fields[2]]).toEqual(['seq', 'cmds']);
+  }
+  const bodies = await outboxEventBodies(redis, book.keys.applied, entries);
+  return bodies.flatMap((texts) => {
+    expect(texts.length).toBeGreaterThan(0);
+    return texts.map((t) => JSON.parse(t) as MatcherEvent);
   });
 }
 
