@@ -1,0 +1,445 @@
+// End-to-end benchmark against the running `npm start` stack: real WebSocket clients (a user and a
+// token each) place a realistic mix of orders, paced open-loop, through gateway → Temporal →
+// SQS → matcher → SNS → relay → workflow → pushed reports. Then, in the same run, the ceilings of
+// the parts on their own (Temporal, SQS/SNS, matcher) and the bottleneck.
+//
+//   npm run bench:e2e -- [--clients 10] [--rate 20] [--duration 30] [--check] [--no-ceilings]
+//   npm run bench:e2e -- --duration 600          a 10-minute soak: watch the RSS lines
+//
+// Latency is measured from each request's scheduled send time (open loop), so a stall shows up in
+// the figures instead of lowering the load. A JSON copy of the report goes to bench/results/.
+import { Client, Connection } from '@temporalio/client';
+import { Command, InvalidArgumentError } from 'commander';
+import * as cliProgress from 'cli-progress';
+import Redis from 'ioredis';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { markets } from '../config/markets';
+import { openBook } from '../matcher/book';
+import { workflowIdFor } from '../domain/order';
+import {
+  matcherCeiling,
+  messagingCeiling,
+  sampleOrderShapes,
+  temporalCeiling,
+  type MatcherCeiling,
+  type MessagingCeiling,
+  type ShapeSample,
+  type TemporalCeiling,
+} from './support/ceilings';
+import { checkConsistency, type CheckResult } from './support/checker';
+import { LoadRun } from './support/load';
+import { CpuSampler, stackRss, waitForQuiet, type CpuReport } from './support/proc';
+import {
+  codeRevision,
+  cpuTable,
+  fmt,
+  latencyLine,
+  loadLines,
+  rssTable,
+  writeResult,
+} from './support/report';
+import { endpoints, requireStack } from './support/stack';
+
+const positive = (text: string): number => {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('a positive number');
+  return n;
+};
+const share = (text: string): number => {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('a number in 0..1');
+  return n;
+};
+
+const program = new Command()
+  .name('bench:e2e')
+  .description('End-to-end load, latency and ceilings against the running `npm start` stack')
+  .option('--clients <n>', 'WebSocket clients, one user each', positive, 10)
+  .option(
+    '--rate <n>',
+    'order.place requests per second across all clients (open loop)',
+    positive,
+    5,
+  )
+  .option('--duration <s>', 'seconds of load (600 = the 10-minute soak)', positive, 30)
+  .option(
+    '--drain <s>',
+    'at most this long to wait for outstanding orders afterwards',
+    positive,
+    30,
+  )
+  .option('--coin <coinID>', 'market to trade', 'BTC')
+  .option('--mid <price>', 'mid price the orders are placed around', positive, 30000)
+  .option('--cancel-share <x>', 'cancels of own resting orders per place', share, 0.3)
+  .option('--seed <n>', 'seed of the order mix', positive, 1)
+  .option('--url <ws>', 'WebSocket API (default TRADE_URL or ws://localhost:$GATEWAY_PORT)')
+  .option('--check', 'run the fault bench’s consistency checker after the drain')
+  .option('--no-ceilings', 'skip the ceiling measurements')
+  .option('--ceiling-seconds <s>', 'seconds of each ceiling measurement', positive, 6)
+  .option('--ceiling-concurrency <n>', 'workflows in flight in the Temporal ceiling', positive, 64)
+  .option('--matcher-commands <n>', 'commands of the matcher bench subprocess', positive, 20000)
+  .option('--no-cleanup', 'leave this run’s resting orders on the book')
+  .option(
+    '--quiet-wait <s>',
+    'wait up to this long for a quiet machine (other programs < 15% of a core) before the load',
+    (t: string) => Number(t),
+    60,
+  )
+  .parse();
+
+interface Options {
+  clients: number;
+  rate: number;
+  duration: number;
+  drain: number;
+  coin: string;
+  mid: number;
+  cancelShare: number;
+  seed: number;
+  url?: string;
+  check?: boolean;
+  ceilings: boolean;
+  ceilingSeconds: number;
+  ceilingConcurrency: number;
+  matcherCommands: number;
+  cleanup: boolean;
+  quietWait: number;
+}
+
+interface Ratio {
+  part: string;
+  ceiling: string;
+  /** Ceiling in orders/s of this run's mix. */
+  ordersPerS: number | null;
+  ratio: number | null;
+}
+
+function progressBar(): cliProgress.SingleBar {
+  return new cliProgress.SingleBar(
+    {
+      format:
+        '{phase} {bar} {value}/{total} s | placed {placed} accepted {accepted} completed {completed} open {open} errors {errors} reconnects {reconnects}',
+      hideCursor: true,
+      noTTYOutput: true,
+      notTTYSchedule: 10_000,
+      stopOnComplete: false,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+}
+
+async function main(): Promise<void> {
+  const opts = program.opts<Options>();
+  const e = endpoints(opts.url);
+  await requireStack(e, 'bench:e2e');
+  const market = markets.get(opts.coin);
+  if (!market)
+    throw new Error(`unknown market ${opts.coin}; known: ${[...markets.keys()].join(', ')}`);
+
+  const connection = await Connection.connect({ address: e.temporalAddress });
+  const temporal = new Client({ connection });
+  const redis = new Redis(e.redisUrl);
+  const book = await openBook(redis, market);
+  const bookBefore = await book.snapshot();
+  const runStartedAt = Date.now();
+  const revision = codeRevision();
+  const runTag = `bench${runStartedAt.toString(36)}`;
+
+  const load = new LoadRun({
+    url: e.gatewayUrl,
+    clients: Math.round(opts.clients),
+    rate: opts.rate,
+    durationMs: opts.duration * 1000,
+    coin: opts.coin,
+    mid: opts.mid,
+    cancelShare: opts.cancelShare,
+    seed: Math.round(opts.seed),
+    runTag,
+  });
+  console.log(
+    `bench:e2e → ${e.gatewayUrl}: ${opts.clients} clients (users ${runTag}-u0…), ${opts.rate} orders/s for ` +
+      `${opts.duration} s on ${opts.coin} around ${opts.mid}; mix 40% crossing limit, 45% resting limit, 15% market, ` +
+      `+${opts.cancelShare * 100}% cancels of own resting orders. Book before: ${bookBefore.bids.length} bids, ${bookBefore.asks.length} asks. Code ${revision}.`,
+  );
+  const quiet = await waitForQuiet(opts.quietWait * 1000);
+  console.log(
+    quiet.quiet
+      ? `machine quiet after ${fmt(quiet.waitedMs / 1000, 0)} s (other programs ${fmt(quiet.others)}% of a core, stack ${fmt(quiet.stack)}%)`
+      : `⚠ the machine did not get quiet within ${opts.quietWait} s (other programs ${fmt(quiet.others)}% of a core, stack ${fmt(quiet.stack)}%): figures will be lower than this stack can do alone`,
+  );
+  await load.connect();
+  const rssStart = stackRss();
+  const sampler = new CpuSampler().start();
+  const bar = progressBar();
+  const payload = (phase: string) => {
+    const p = load.progress();
+    return {
+      phase,
+      placed: p.scheduled,
+      accepted: p.accepted,
+      completed: p.completed,
+      open: p.open,
+      errors: p.errors,
+      reconnects: p.reconnects,
+    };
+  };
+  bar.start(Math.ceil(opts.duration), 0, payload('load '));
+  const onSigint = (): void => load.stop();
+  process.once('SIGINT', onSigint);
+  await load.run(() =>
+    bar.update(
+      Math.min(Math.floor(load.progress().elapsedS), Math.ceil(opts.duration)),
+      payload('load '),
+    ),
+  );
+  bar.update(Math.ceil(opts.duration), payload('drain'));
+  await load.drain(opts.drain * 1000, () => bar.update(Math.ceil(opts.duration), payload('drain')));
+  bar.update(Math.ceil(opts.duration), payload('done '));
+  bar.stop();
+  const cpu = sampler.stop();
+  const rssEnd = stackRss();
+  const summary = load.summary();
+
+  let check: CheckResult | undefined;
+  if (opts.check) {
+    check = await checkConsistency({
+      temporal,
+      redis,
+      coin: opts.coin,
+      sent: [...load.orders.values()].map((o) => ({
+        userID: o.userID,
+        orderId: o.orderId,
+        accepted: o.accepted,
+        ...(o.finalAt !== undefined && o.status && { clientFinal: o.status }),
+      })),
+      restingBefore: [...bookBefore.bids, ...bookBefore.asks],
+      runStartedAt,
+    });
+  }
+
+  const accepted = [...load.orders.values()].filter((o) => o.accepted);
+  const shapes: ShapeSample = await sampleOrderShapes(
+    temporal,
+    accepted.map((o) => workflowIdFor(o.userID, o.orderId)),
+  );
+  let cleanup: Awaited<ReturnType<LoadRun['cleanup']>> | undefined;
+  if (opts.cleanup) {
+    process.stderr.write('cancelling this run’s resting orders…\n');
+    cleanup = await load.cleanup(60_000);
+    await sleep(2000); // their last reports
+  }
+  await load.close();
+
+  let temporalCeil: TemporalCeiling | undefined;
+  let messaging: MessagingCeiling | undefined;
+  let matcher: MatcherCeiling | undefined;
+  let ceilingError: string | undefined;
+  if (opts.ceilings) {
+    try {
+      process.stderr.write(`ceiling 1/3: Temporal, ${opts.ceilingSeconds} s…\n`);
+      temporalCeil = await temporalCeiling({
+        shapes: shapes.shapes.map((s) => ({ activities: s.activities, signals: s.signals })),
+        seconds: opts.ceilingSeconds,
+        concurrency: Math.round(opts.ceilingConcurrency),
+        tag: runTag,
+      });
+      process.stderr.write(`ceiling 2/3: SQS/SNS, 2 × ${opts.ceilingSeconds} s…\n`);
+      messaging = await messagingCeiling({ seconds: opts.ceilingSeconds, tag: runTag });
+      process.stderr.write(`ceiling 3/3: matcher bench, ${opts.matcherCommands} commands…\n`);
+      // The matcher service applies one command at a time (its consumer awaits each), so the
+      // faithful ceiling is the bench with one market, i.e. one command in flight.
+      matcher = await matcherCeiling({ commands: Math.round(opts.matcherCommands), markets: 1 });
+    } catch (err) {
+      ceilingError = err instanceof Error ? err.message : String(err);
+    }
+  }
+
+  // ── Report ─────────────────────────────────────────────────────────────────────────────────
+  const out: string[] = [];
+  out.push('', '═══ bench:e2e report ═══', ...loadLines(summary));
+  out.push(...cpuTable(cpu, 'CPU during load + drain'));
+  const cost = cpuPerOrder(cpu, summary.completed);
+  out.push(...cost.lines);
+  out.push(...rssTable(rssStart, rssEnd, cpu.seconds / 60));
+  const m = shapes.mean;
+  const perOrder = {
+    commands: m.enqueueCommand,
+    events: m.signals,
+    activities: m.activities,
+  };
+  out.push(
+    `Per order in this mix (${shapes.sampled} histories of orderWorkflow): ${fmt(m.activities, 2)} activities ` +
+      `(${fmt(m.enqueueCommand, 2)} enqueueCommand, ${fmt(m.pushStatus, 2)} pushStatus), ${fmt(m.signals, 2)} matcherEvent signals, ` +
+      `${fmt(m.updates, 2)} updates, ${fmt(m.events, 1)} history events`,
+  );
+  const ratios: Ratio[] = [];
+  const e2e = summary.completedPerS;
+  if (temporalCeil) {
+    ratios.push({
+      part: 'Temporal (server + 1 worker)',
+      ceiling: `${fmt(temporalCeil.workflowsPerS, 1)} workflows/s of the same shape (${temporalCeil.concurrency} in flight, ${temporalCeil.completed} in ${temporalCeil.seconds} s)`,
+      ordersPerS: temporalCeil.workflowsPerS,
+      ratio: e2e / temporalCeil.workflowsPerS,
+    });
+  }
+  if (messaging) {
+    const combined =
+      1 / (perOrder.commands / messaging.sqsPerS + perOrder.events / messaging.snsPerS);
+    ratios.push({
+      part: 'SQS/SNS (moto)',
+      ceiling:
+        `SQS FIFO send→receive→delete ${fmt(messaging.sqsPerS)} msg/s, SNS FIFO publish→SQS receive→delete ` +
+        `${fmt(messaging.snsPerS)} msg/s → ${fmt(combined, 1)} orders/s at ${fmt(perOrder.commands, 2)} commands + ${fmt(perOrder.events, 2)} events per order`,
+      ordersPerS: combined,
+      ratio: e2e / combined,
+    });
+  }
+  if (matcher) {
+    const ordersPerS =
+      matcher.commandsPerS === null ? null : matcher.commandsPerS / perOrder.commands;
+    ratios.push({
+      part: 'matcher (Redis + Lua)',
+      ceiling:
+        matcher.commandsPerS === null
+          ? `unavailable: ${matcher.error}`
+          : `${fmt(matcher.commandsPerS)} commands/s (bench:matcher --markets 1: one script call in flight, as the service; ${matcher.runs.map((r) => `${r.label} ${fmt(r.commandsPerS)}/s`).join('; ')}) → ${fmt(ordersPerS!, 0)} orders/s`,
+      ordersPerS,
+      ratio: ordersPerS === null ? null : e2e / ordersPerS,
+    });
+  }
+  if (ratios.length > 0) {
+    out.push(
+      `Ceilings (measured in this run, after the load; ratio = e2e completed ${fmt(e2e, 1)} orders/s ÷ ceiling):`,
+    );
+    for (const r of ratios)
+      out.push(
+        `  ${r.part.padEnd(30)} ratio ${r.ratio === null ? '—' : fmt(r.ratio, 2).padStart(5)}   ${r.ceiling}`,
+      );
+  }
+  if (temporalCeil) {
+    out.push(latencyLine('Temporal ceiling, start → result', temporalCeil.latency));
+    out.push(`  during it: ${cpuBrief(temporalCeil.cpu)}`);
+  }
+  if (messaging)
+    out.push(
+      `  during SQS: ${cpuBrief(messaging.cpu.sqs)}; during SNS: ${cpuBrief(messaging.cpu.sns)}`,
+    );
+  if (matcher?.ratioLine) out.push(`  bench:matcher says: ${matcher.ratioLine}`);
+  if (ceilingError) out.push(`Ceilings failed: ${ceilingError}`);
+
+  const verdict = bottleneck(ratios, cpu, summary.completedPerS, opts.rate, cost.ceiling);
+  out.push(...verdict.lines);
+  if (cleanup)
+    out.push(
+      `Cleanup: cancelled ${cleanup.canceled} resting orders of this run (${cleanup.notCancellable} had just finished, ${cleanup.failed} failed)`,
+    );
+  if (check) out.push(...check.lines);
+  const file = writeResult('e2e', {
+    kind: 'e2e',
+    at: new Date(runStartedAt).toISOString(),
+    code: revision,
+    quietBefore: quiet,
+    options: opts,
+    endpoints: e,
+    load: summary,
+    cpu,
+    rss: { start: rssStart, end: rssEnd },
+    perOrder: shapes.mean,
+    historiesSampled: shapes.sampled,
+    ceilings: { temporal: temporalCeil, messaging, matcher, error: ceilingError },
+    ratios,
+    bottleneck: verdict.name,
+    check: check && { ok: check.ok, counts: check.counts, failures: check.failures },
+    cleanup,
+  });
+  out.push(`JSON: ${file}`);
+  console.log(out.join('\n'));
+
+  redis.disconnect();
+  await connection.close();
+  process.exit(check && !check.ok ? 1 : 0);
+}
+
+function cpuBrief(cpu: CpuReport): string {
+  const top = [...cpu.processes]
+    .sort((a, b) => b.avg - a.avg)
+    .filter((p) => p.avg >= 5)
+    .map((p) => `${p.name} ${fmt(p.avg)}%`);
+  return `${[...top, `bench ${fmt(cpu.bench.avg)}%`].join(', ')} of a core; machine ${fmt(cpu.machineBusy)}% busy`;
+}
+
+/**
+ * CPU time each stack process spent per completed order over the load and drain, and the rate at
+ * which the stack alone would fill every core: cores ÷ CPU-seconds per order.
+ */
+function cpuPerOrder(cpu: CpuReport, completed: number): { ceiling: number; lines: string[] } {
+  if (completed === 0) return { ceiling: 0, lines: [] };
+  const per = [...cpu.processes]
+    .map((p) => ({ name: p.name, ms: ((p.avg / 100) * cpu.seconds * 1000) / completed }))
+    .sort((a, b) => b.ms - a.ms);
+  const total = per.reduce((a, p) => a + p.ms, 0);
+  const ceiling = (cpu.cores * 1000) / total;
+  return {
+    ceiling,
+    lines: [
+      `CPU per completed order: ${fmt(total)} ms in all — ${per
+        .filter((p) => p.ms >= 1)
+        .map((p) => `${p.name} ${fmt(p.ms)} ms (${fmt((100 * p.ms) / total)}%)`)
+        .join(', ')}`,
+      `  → with the stack alone on all ${cpu.cores} cores: at most ≈ ${fmt(ceiling, 1)} orders/s (cores ÷ CPU per order)`,
+    ],
+  };
+}
+
+function bottleneck(
+  ratios: Ratio[],
+  cpu: CpuReport,
+  completedPerS: number,
+  rate: number,
+  cpuCeiling: number,
+): { name: string; lines: string[] } {
+  const lines: string[] = ['Bottleneck:'];
+  const keptUp = completedPerS >= 0.95 * rate;
+  const known = ratios.filter((r): r is Ratio & { ratio: number } => r.ratio !== null);
+  const top = [...known].sort((a, b) => b.ratio - a.ratio)[0];
+  const hottest = [...cpu.processes].sort((a, b) => b.avg - a.avg)[0]!;
+  lines.push(
+    `  by CPU cost: the stack needs the whole machine at ≈ ${fmt(cpuCeiling, 1)} orders/s; this run completed ` +
+      `${fmt(completedPerS, 1)}/s (${fmt((100 * completedPerS) / Math.max(cpuCeiling, 1e-9))}% of it)`,
+  );
+  if (top)
+    lines.push(
+      `  by ceilings: ${top.part} (highest utilisation, ${fmt(top.ratio * 100)}% of what it does alone)`,
+    );
+  lines.push(
+    `  by CPU: ${hottest.name} used the most, ${fmt(hottest.avg)}% of a core (peak ${fmt(hottest.peak)}%); ` +
+      `the machine was ${fmt(cpu.machineBusy)}% busy over ${cpu.cores} cores`,
+  );
+  const saturatedMachine = cpu.machineBusy >= 85;
+  let name: string;
+  if (keptUp) {
+    name = top ? top.part : hottest.name;
+    lines.push(
+      `  the stack kept up with ${fmt(rate)} orders/s: the ratios are utilisation at this rate; ` +
+        `raise --rate until completed/s stops following it to find the limit`,
+    );
+  } else if (saturatedMachine) {
+    name = `CPU of the machine (${cpu.cores} cores), most of it ${hottest.name}`;
+    lines.push(
+      `  → the cores are saturated: every part shares them, so the limit is CPU, and the part to make ` +
+        `cheaper first is the biggest consumer, ${hottest.name}`,
+    );
+  } else {
+    name = top ? top.part : hottest.name;
+    lines.push(
+      `  → below the offered rate with idle CPU: a latency-bound part limits it; ${name} first`,
+    );
+  }
+  lines.push(`  named bottleneck: ${name}`);
+  return { name, lines };
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,716 @@
+// The load of both benches: real WebSocket clients (one connection and one user each, with a
+// token) placing a realistic mix of orders, paced open-loop at a fixed rate. Latency is measured
+// from each request's *scheduled* send time, not from when it was actually sent, so a stall of the
+// system (or of this process) shows up in the figures instead of silently lowering the load
+// ("coordinated omission"). Clients survive the gateway going away: they reconnect, re-send an
+// unanswered request (order.place with the same orderId is idempotent) and re-query order.status
+// for their outstanding orders.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type * as hdr from 'hdr-histogram-js';
+import { terminalStatuses, type OrderStatus } from '../../domain/order';
+import type { ExecutionReport, OrderSnapshot } from '../../domain/orderState';
+import { signToken } from '../../gateway/auth';
+import { TradingClient, type Answer } from '../../gateway/client';
+import { latencyHistogram, recordMs, summarize, type LatencySummary } from './report';
+
+export type OrderKind = 'cross' | 'rest' | 'market';
+
+export interface LoadOptions {
+  url: string;
+  clients: number;
+  /** order.place requests per second, across all clients. */
+  rate: number;
+  durationMs: number;
+  coin: string;
+  /** Mid price in the quote asset; orders are placed around it in steps of 0.50. */
+  mid: number;
+  /** Cancels of own resting orders, as a share of the place rate. */
+  cancelShare: number;
+  seed: number;
+  /** Prefix of the users' ids, unique per run. */
+  runTag: string;
+}
+
+/** Deterministic randomness (mulberry32), so two runs with one seed send the same mix. */
+export function rng(seed: number): (n: number) => number {
+  let s = seed >>> 0;
+  return (n) => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) % n;
+  };
+}
+
+export interface TrackedOrder {
+  key: string;
+  userID: string;
+  orderId: string;
+  clientIndex: number;
+  kind: OrderKind;
+  side: 'BUY' | 'SELL';
+  params: Record<string, unknown>;
+  /** performance.now() when the place was due. */
+  scheduledAt: number;
+  sentAt?: number;
+  ackAt?: number;
+  accepted: boolean;
+  /** The final answer's error code when the place was not accepted. */
+  errorCode?: string;
+  /** The matcher's decision reached the client (first report, or a decided snapshot). */
+  decidedAt?: number;
+  finalAt?: number;
+  finalVia?: 'report' | 'answer' | 'status';
+  status?: OrderStatus;
+  filledQty?: string;
+  lastSeq: number;
+  cancelRequested: boolean;
+}
+
+const transientStatuses = new Set([0, 429, 500, 502, 503, 504]);
+const maxAttempts = 6;
+const requestTimeoutMs = 35_000;
+
+export interface ClientCounters {
+  reconnects: number;
+  /** Requests sent again because the connection closed before their answer. */
+  resentAfterDisconnect: number;
+  /** Transient answers (5xx, 429, no answer) that were retried, by code. */
+  transient: Map<string, number>;
+}
+
+/** One user's WebSocket connection that reconnects and re-sends on its own. */
+export class BenchClient {
+  private current!: Promise<TradingClient>;
+  private live: TradingClient | undefined;
+  private stopping = false;
+  disconnectedAt: number | undefined;
+
+  constructor(
+    readonly index: number,
+    readonly userID: string,
+    private readonly url: string,
+    private readonly token: string,
+    private readonly counters: ClientCounters,
+    private readonly onReport: (client: BenchClient, r: ExecutionReport) => void,
+    private readonly onReconnected: (client: BenchClient) => void,
+  ) {}
+
+  async start(): Promise<void> {
+    this.current = this.connectLoop(30_000);
+    await this.current;
+  }
+
+  private async connectLoop(giveUpMs: number): Promise<TradingClient> {
+    const deadline = performance.now() + giveUpMs;
+    let delay = 100;
+    for (;;) {
+      try {
+        const c = await TradingClient.connect(this.url, {
+          token: this.token,
+          keepHistory: false,
+          timeoutMs: 5000,
+        });
+        c.onReport((r) => this.onReport(this, r));
+        this.live = c;
+        void c.closed.then(() => this.onClosed(c));
+        return c;
+      } catch (err) {
+        if (this.stopping || performance.now() > deadline) throw err;
+        await sleep(delay);
+        delay = Math.min(delay * 2, 1000);
+      }
+    }
+  }
+
+  private onClosed(c: TradingClient): void {
+    if (this.stopping || this.live !== c) return;
+    this.counters.reconnects++;
+    this.disconnectedAt = performance.now();
+    this.current = this.connectLoop(300_000);
+    this.current.then(
+      () => this.onReconnected(this),
+      () => undefined,
+    );
+  }
+
+  /**
+   * A request with its answer. Re-sent after a reconnect when the connection closed before the
+   * answer, and after a transient answer (5xx, 429, no answer), up to `maxAttempts` times; every
+   * method the benches use is idempotent (order.place by orderId).
+   */
+  async request<T>(method: string, params: Record<string, unknown>): Promise<Answer<T>> {
+    for (let attempt = 1; ; attempt++) {
+      let c: TradingClient;
+      try {
+        c = await this.current;
+      } catch {
+        return { id: null, status: 0, error: { code: 'DISCONNECTED', msg: 'could not reconnect' } };
+      }
+      const pending = c.request<T>(method, params, { timeoutMs: requestTimeoutMs });
+      pending.catch(() => undefined);
+      let outcome: Answer<T> | 'closed' | Error;
+      try {
+        outcome = await Promise.race([pending, c.closed.then(() => 'closed' as const)]);
+      } catch (err) {
+        outcome = err instanceof Error ? err : new Error(String(err));
+      }
+      if (outcome === 'closed') {
+        if (this.stopping)
+          return { id: null, status: 0, error: { code: 'DISCONNECTED', msg: 'stopping' } };
+        this.counters.resentAfterDisconnect++;
+        attempt--; // a lost connection is not an attempt the server refused
+        continue;
+      }
+      const answer: Answer<T> =
+        outcome instanceof Error
+          ? { id: null, status: 0, error: { code: 'NO_ANSWER', msg: outcome.message } }
+          : outcome;
+      if (transientStatuses.has(answer.status) && attempt < maxAttempts && !this.stopping) {
+        const code = answer.error?.code ?? String(answer.status);
+        this.counters.transient.set(code, (this.counters.transient.get(code) ?? 0) + 1);
+        await sleep(Math.min(250 * attempt, 2000));
+        continue;
+      }
+      return answer;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.stopping = true;
+    await this.live?.close();
+  }
+}
+
+export interface LoadProgress {
+  elapsedS: number;
+  scheduled: number;
+  accepted: number;
+  completed: number;
+  open: number;
+  errors: number;
+  reconnects: number;
+}
+
+export interface LoadSummary {
+  offered: { rate: number; clients: number; durationS: number; cancelShare: number };
+  scheduled: { places: number; cancels: number };
+  accepted: number;
+  acceptedInWindow: number;
+  completed: number;
+  completedInWindow: number;
+  finalCount: number;
+  /** orders/s in the steady state: seconds steadyFromS… of the load window. */
+  acceptedPerS: number;
+  completedPerS: number;
+  steadyFromS: number;
+  byKind: Record<OrderKind, { placed: number; completed: number; final: number }>;
+  byStatus: Record<string, number>;
+  finalVia: Record<string, number>;
+  latency: {
+    placeToAck: LatencySummary;
+    placeToDecided: LatencySummary;
+    placeToFinal: LatencySummary;
+    placeToFinalByKind: Record<string, LatencySummary>;
+    cancelToAck: LatencySummary;
+  };
+  errors: Record<string, number>;
+  transientRetried: Record<string, number>;
+  cancelOutcomes: Record<string, number>;
+  reconnects: number;
+  resentAfterDisconnect: number;
+  /** How late the generator sent requests after their scheduled time. */
+  schedulerLagMs: { p99: number; max: number };
+  stillOpen: { count: number; examples: string[] };
+  unanswered: number;
+  restingAtEnd: number;
+  /** Per second of the run: places accepted and orders completed. */
+  perSecond: { accepted: number[]; completed: number[] };
+}
+
+export class LoadRun {
+  readonly orders = new Map<string, TrackedOrder>();
+  readonly clients: BenchClient[] = [];
+  private readonly counters: ClientCounters = {
+    reconnects: 0,
+    resentAfterDisconnect: 0,
+    transient: new Map(),
+  };
+  private readonly resting: Array<Set<string>> = [];
+  private readonly random: (n: number) => number;
+  private readonly h = {
+    ack: latencyHistogram(),
+    decided: latencyHistogram(),
+    final: latencyHistogram(),
+    cancel: latencyHistogram(),
+    lag: latencyHistogram(),
+    finalByKind: {
+      cross: latencyHistogram(),
+      rest: latencyHistogram(),
+      market: latencyHistogram(),
+    } as Record<OrderKind, hdr.Histogram>,
+  };
+  private readonly errors = new Map<string, number>();
+  private readonly cancelOutcomes = new Map<string, number>();
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly perSecond = { accepted: [] as number[], completed: [] as number[] };
+  private t0 = 0;
+  private endAt = Infinity;
+  private placesScheduled = 0;
+  private cancelsScheduled = 0;
+  private stopRequested = false;
+
+  constructor(readonly o: LoadOptions) {
+    this.random = rng(o.seed);
+  }
+
+  /** Connects every client (each a user of its own with a token). */
+  async connect(): Promise<void> {
+    await Promise.all(
+      Array.from({ length: this.o.clients }, async (_, i) => {
+        const userID = `${this.o.runTag}-u${i}`;
+        const client = new BenchClient(
+          i,
+          userID,
+          this.o.url,
+          await signToken(userID),
+          this.counters,
+          (c, r) => this.onReport(c, r),
+          (c) => void this.track(this.refreshClient(c)),
+        );
+        await client.start();
+        this.clients[i] = client;
+        this.resting[i] = new Set();
+      }),
+    );
+  }
+
+  get startedAt(): number {
+    return this.t0;
+  }
+
+  /** Runs the paced schedule for durationMs (or until stop()). */
+  async run(onTick?: () => void): Promise<void> {
+    const interval = 1000 / this.o.rate;
+    const cancelEvery = this.o.cancelShare > 0 ? 1 / this.o.cancelShare : Infinity;
+    this.t0 = performance.now();
+    this.endAt = this.t0 + this.o.durationMs;
+    let k = 0;
+    let nextCancel = cancelEvery;
+    let lastTick = 0;
+    while (!this.stopRequested) {
+      const now = performance.now();
+      if (now >= this.endAt) break;
+      while (this.t0 + k * interval <= now && this.t0 + k * interval < this.endAt) {
+        const due = this.t0 + k * interval;
+        recordMs(this.h.lag, now - due);
+        this.place(k, due);
+        if (k + 1 >= nextCancel) {
+          nextCancel += cancelEvery;
+          this.cancelOne(k, due);
+        }
+        k++;
+      }
+      if (onTick && now - lastTick >= 250) {
+        lastTick = now;
+        onTick();
+      }
+      await sleep(Math.max(0, Math.min(50, this.t0 + k * interval - performance.now())));
+    }
+    this.endAt = Math.min(this.endAt, performance.now());
+  }
+
+  stop(): void {
+    this.stopRequested = true;
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p)).catch(() => undefined);
+    return p;
+  }
+
+  private countError(code: string): void {
+    this.errors.set(code, (this.errors.get(code) ?? 0) + 1);
+  }
+
+  private bucket(series: number[], at: number): void {
+    const second = Math.max(0, Math.floor((at - this.t0) / 1000));
+    while (series.length <= second) series.push(0);
+    series[second] = (series[second] ?? 0) + 1;
+  }
+
+  /** The k-th order of the mix: 40% crossing limit, 45% resting limit, 15% market. */
+  private orderParams(k: number): {
+    kind: OrderKind;
+    side: 'BUY' | 'SELL';
+    params: Record<string, unknown>;
+  } {
+    const r = this.random;
+    const side = r(2) === 0 ? 'BUY' : 'SELL';
+    const roll = r(100);
+    const sign = side === 'BUY' ? 1 : -1;
+    const qty = (steps: number): string => (steps / 100_000).toFixed(5);
+    const price = (halfDollars: number): string => (this.o.mid + halfDollars * 0.5).toFixed(2);
+    const base = { orderId: `o${k}`, type: side, coinID: this.o.coin };
+    if (roll < 40) {
+      // Crossing: up to 2.00 through the mid on the other side's resting orders.
+      return {
+        kind: 'cross',
+        side,
+        params: { ...base, quantity: qty(100 + r(1900)), price: price(sign * r(5)) },
+      };
+    }
+    if (roll < 85) {
+      // Resting: 0.50–10.00 away from the mid on its own side.
+      return {
+        kind: 'rest',
+        side,
+        params: { ...base, quantity: qty(500 + r(4500)), price: price(-sign * (1 + r(20))) },
+      };
+    }
+    return { kind: 'market', side, params: { ...base, quantity: qty(100 + r(900)) } };
+  }
+
+  private place(k: number, due: number): void {
+    this.placesScheduled++;
+    const clientIndex = k % this.clients.length;
+    const client = this.clients[clientIndex]!;
+    const { kind, side, params } = this.orderParams(k);
+    const order: TrackedOrder = {
+      key: `${client.userID}/${String(params.orderId)}`,
+      userID: client.userID,
+      orderId: String(params.orderId),
+      clientIndex,
+      kind,
+      side,
+      params,
+      scheduledAt: due,
+      accepted: false,
+      lastSeq: 0,
+      cancelRequested: false,
+    };
+    this.orders.set(order.key, order);
+    void this.track(this.sendPlace(client, order));
+  }
+
+  private async sendPlace(client: BenchClient, order: TrackedOrder): Promise<void> {
+    order.sentAt = performance.now();
+    const answer = await client.request<OrderSnapshot>('order.place', order.params);
+    const now = performance.now();
+    order.ackAt = now;
+    if (answer.status !== 200 || !answer.result) {
+      order.errorCode = answer.error?.code ?? `HTTP_${answer.status}`;
+      this.countError(order.errorCode);
+      return;
+    }
+    order.accepted = true;
+    recordMs(this.h.ack, now - order.scheduledAt);
+    this.bucket(this.perSecond.accepted, now);
+    this.applySnapshot(order, answer.result, now, 'answer');
+  }
+
+  private cancelOne(k: number, due: number): void {
+    const clientIndex = (k * 7 + 3) % this.clients.length;
+    const keys = [...(this.resting[clientIndex] ?? [])];
+    if (keys.length === 0) return;
+    const order = this.orders.get(keys[this.random(keys.length)]!)!;
+    order.cancelRequested = true;
+    this.resting[clientIndex]!.delete(order.key);
+    this.cancelsScheduled++;
+    void this.track(this.sendCancel(order, due));
+  }
+
+  private async sendCancel(order: TrackedOrder, due: number): Promise<void> {
+    const client = this.clients[order.clientIndex]!;
+    const answer = await client.request<OrderSnapshot>('order.cancel', {
+      orderId: order.orderId,
+    });
+    const now = performance.now();
+    const outcome =
+      answer.status === 200 ? 'CANCELED' : (answer.error?.code ?? `HTTP_${answer.status}`);
+    this.cancelOutcomes.set(outcome, (this.cancelOutcomes.get(outcome) ?? 0) + 1);
+    if (answer.status === 200 && answer.result) {
+      recordMs(this.h.cancel, now - due);
+      this.applySnapshot(order, answer.result, now, 'answer');
+    } else if (answer.error?.code !== 'ORDER_NOT_CANCELLABLE') {
+      // Not cancellable = it filled first, an ordinary race; anything else is an error.
+      this.countError(`cancel:${outcome}`);
+    }
+  }
+
+  private setStatus(
+    order: TrackedOrder,
+    status: OrderStatus,
+    now: number,
+    via: TrackedOrder['finalVia'],
+  ): void {
+    order.status = status;
+    if (status !== 'PENDING_NEW' && order.decidedAt === undefined) {
+      order.decidedAt = now;
+      recordMs(this.h.decided, now - order.scheduledAt);
+      if (order.kind !== 'market') this.bucket(this.perSecond.completed, now);
+    }
+    const resting = this.resting[order.clientIndex]!;
+    if (terminalStatuses.has(status)) {
+      resting.delete(order.key);
+      if (order.finalAt === undefined) {
+        order.finalAt = now;
+        order.finalVia = via;
+        // A resting order's end (filled by a later order, cancelled) is its life on the book, not
+        // a latency: only orders meant to trade at once count in place → final.
+        if (order.kind !== 'rest') recordMs(this.h.final, now - order.scheduledAt);
+        recordMs(this.h.finalByKind[order.kind], now - order.scheduledAt);
+        if (order.kind === 'market') this.bucket(this.perSecond.completed, now);
+      }
+    } else if (status !== 'PENDING_NEW' && order.kind !== 'market' && !order.cancelRequested) {
+      resting.add(order.key);
+    }
+  }
+
+  private onReport(client: BenchClient, r: ExecutionReport): void {
+    const order = this.orders.get(`${client.userID}/${r.orderId}`);
+    if (!order || r.seq <= order.lastSeq) return; // not ours, or a duplicate push
+    order.lastSeq = r.seq;
+    order.filledQty = r.filledQty;
+    this.setStatus(order, r.status, performance.now(), 'report');
+  }
+
+  /** A snapshot (an answer or order.status) only moves an order forward, never back. */
+  private applySnapshot(
+    order: TrackedOrder,
+    s: OrderSnapshot,
+    now: number,
+    via: TrackedOrder['finalVia'],
+  ): void {
+    if (order.finalAt !== undefined) return;
+    // A MARKET/IOC remainder waiting for its retry reads NEW/PARTIALLY_FILLED but is not decided.
+    const waitingRetry = s.expireReason === 'NO_LIQUIDITY' && !terminalStatuses.has(s.status);
+    const undecided = order.status === undefined || order.status === 'PENDING_NEW';
+    if (terminalStatuses.has(s.status) || (undecided && !waitingRetry)) {
+      order.filledQty = s.filledQty;
+      this.setStatus(order, s.status, now, via);
+    }
+  }
+
+  /** After a reconnect: order.status for the client's orders that are not final yet. */
+  private async refreshClient(client: BenchClient): Promise<void> {
+    const open = [...this.orders.values()].filter(
+      (o) => o.clientIndex === client.index && o.accepted && o.finalAt === undefined,
+    );
+    await this.pollStatus(open, 4);
+  }
+
+  private async pollStatus(orders: TrackedOrder[], perClient: number): Promise<void> {
+    const byClient = new Map<number, TrackedOrder[]>();
+    for (const o of orders)
+      byClient.set(o.clientIndex, [...(byClient.get(o.clientIndex) ?? []), o]);
+    await Promise.all(
+      [...byClient].map(async ([index, list]) => {
+        const client = this.clients[index]!;
+        let next = 0;
+        await Promise.all(
+          Array.from({ length: Math.min(perClient, list.length) }, async () => {
+            while (next < list.length) {
+              const order = list[next++]!;
+              const answer = await client.request<OrderSnapshot>('order.status', {
+                orderId: order.orderId,
+              });
+              if (answer.status === 200 && answer.result)
+                this.applySnapshot(order, answer.result, performance.now(), 'status');
+            }
+          }),
+        );
+      }),
+    );
+  }
+
+  private isCompleted(o: TrackedOrder): boolean {
+    return o.kind === 'market' ? o.finalAt !== undefined : o.decidedAt !== undefined;
+  }
+
+  /** Accepted orders not completed yet, plus places not answered yet. */
+  open(): TrackedOrder[] {
+    return [...this.orders.values()].filter(
+      (o) => (o.accepted && !this.isCompleted(o)) || o.ackAt === undefined,
+    );
+  }
+
+  progress(): LoadProgress {
+    let accepted = 0;
+    let completed = 0;
+    let open = 0;
+    let errors = 0;
+    for (const o of this.orders.values()) {
+      if (o.accepted) accepted++;
+      if (this.isCompleted(o)) completed++;
+      else if (o.accepted || o.ackAt === undefined) open++;
+      if (o.errorCode) errors++;
+    }
+    return {
+      elapsedS: this.t0 ? (performance.now() - this.t0) / 1000 : 0,
+      scheduled: this.placesScheduled,
+      accepted,
+      completed,
+      open,
+      errors,
+      reconnects: this.counters.reconnects,
+    };
+  }
+
+  /**
+   * Waits up to `maxMs` for outstanding requests and undecided orders; polls order.status every
+   * few seconds for those older than 5 s (a report may have been lost with a connection).
+   */
+  async drain(maxMs: number, onTick?: () => void): Promise<void> {
+    const deadline = performance.now() + maxMs;
+    let nextPoll = performance.now() + 3000;
+    while (performance.now() < deadline) {
+      if (this.open().length === 0 && this.inFlight.size === 0) return;
+      onTick?.();
+      if (performance.now() >= nextPoll) {
+        const stale = this.open().filter(
+          (o) => o.accepted && performance.now() - (o.ackAt ?? 0) > 5000,
+        );
+        await this.pollStatus(stale, 4);
+        nextPoll = performance.now() + 3000;
+      }
+      await sleep(250);
+    }
+  }
+
+  /** Cancels every own order still resting, so the next run starts from a similar book. */
+  async cleanup(
+    maxMs: number,
+  ): Promise<{ canceled: number; notCancellable: number; failed: number }> {
+    const result = { canceled: 0, notCancellable: 0, failed: 0 };
+    const resting = [...this.orders.values()].filter(
+      (o) => o.accepted && o.finalAt === undefined && o.kind !== 'market',
+    );
+    const deadline = performance.now() + maxMs;
+    const byClient = new Map<number, TrackedOrder[]>();
+    for (const o of resting)
+      byClient.set(o.clientIndex, [...(byClient.get(o.clientIndex) ?? []), o]);
+    await Promise.all(
+      [...byClient].map(async ([index, list]) => {
+        const client = this.clients[index]!;
+        let next = 0;
+        await Promise.all(
+          Array.from({ length: Math.min(4, list.length) }, async () => {
+            while (next < list.length && performance.now() < deadline) {
+              const order = list[next++]!;
+              const answer = await client.request<OrderSnapshot>('order.cancel', {
+                orderId: order.orderId,
+              });
+              if (answer.status === 200) result.canceled++;
+              else if (answer.error?.code === 'ORDER_NOT_CANCELLABLE') result.notCancellable++;
+              else result.failed++;
+            }
+          }),
+        );
+      }),
+    );
+    return result;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.clients.map((c) => c.close()));
+  }
+
+  summary(): LoadSummary {
+    const durationS = (this.endAt - this.t0) / 1000;
+    const byKind = {
+      cross: { placed: 0, completed: 0, final: 0 },
+      rest: { placed: 0, completed: 0, final: 0 },
+      market: { placed: 0, completed: 0, final: 0 },
+    };
+    const byStatus: Record<string, number> = {};
+    const finalVia: Record<string, number> = {};
+    let accepted = 0;
+    let acceptedInWindow = 0;
+    let completed = 0;
+    let completedInWindow = 0;
+    let finalCount = 0;
+    let unanswered = 0;
+    let restingAtEnd = 0;
+    for (const o of this.orders.values()) {
+      byKind[o.kind].placed++;
+      if (o.ackAt === undefined) unanswered++;
+      if (!o.accepted) continue;
+      accepted++;
+      if ((o.ackAt ?? Infinity) <= this.endAt) acceptedInWindow++;
+      const status = o.status ?? 'PENDING_NEW';
+      byStatus[status] = (byStatus[status] ?? 0) + 1;
+      if (this.isCompleted(o)) {
+        completed++;
+        byKind[o.kind].completed++;
+        const at = o.kind === 'market' ? o.finalAt! : o.decidedAt!;
+        if (at <= this.endAt) completedInWindow++;
+      }
+      if (o.finalAt !== undefined) {
+        finalCount++;
+        byKind[o.kind].final++;
+        finalVia[o.finalVia ?? '?'] = (finalVia[o.finalVia ?? '?'] ?? 0) + 1;
+      } else if (o.decidedAt !== undefined && o.kind !== 'market') restingAtEnd++;
+    }
+    const stillOpen = this.open().filter((o) => o.accepted);
+    // Steady state: whole seconds of the load window after a warm-up (a quarter, at most 10 s), so
+    // neither the pipeline filling at the start nor the orders still in it at the end count.
+    const whole = Math.floor(durationS);
+    const warmS = Math.min(10, Math.floor(whole / 4));
+    const steady = (series: number[]): number => {
+      let n = 0;
+      for (let i = warmS; i < whole; i++) n += series[i] ?? 0;
+      return whole > warmS ? n / (whole - warmS) : 0;
+    };
+    return {
+      offered: {
+        rate: this.o.rate,
+        clients: this.o.clients,
+        durationS,
+        cancelShare: this.o.cancelShare,
+      },
+      scheduled: { places: this.placesScheduled, cancels: this.cancelsScheduled },
+      accepted,
+      acceptedInWindow,
+      completed,
+      completedInWindow,
+      finalCount,
+      acceptedPerS: steady(this.perSecond.accepted),
+      completedPerS: steady(this.perSecond.completed),
+      steadyFromS: warmS,
+      byKind,
+      byStatus,
+      finalVia,
+      latency: {
+        placeToAck: summarize(this.h.ack),
+        placeToDecided: summarize(this.h.decided),
+        placeToFinal: summarize(this.h.final),
+        placeToFinalByKind: {
+          cross: summarize(this.h.finalByKind.cross),
+          market: summarize(this.h.finalByKind.market),
+        },
+        cancelToAck: summarize(this.h.cancel),
+      },
+      errors: Object.fromEntries(this.errors),
+      transientRetried: Object.fromEntries(this.counters.transient),
+      cancelOutcomes: Object.fromEntries(this.cancelOutcomes),
+      reconnects: this.counters.reconnects,
+      resentAfterDisconnect: this.counters.resentAfterDisconnect,
+      schedulerLagMs: {
+        p99: this.h.lag.getValueAtPercentile(99) / 1000,
+        max: this.h.lag.maxValue / 1000,
+      },
+      stillOpen: {
+        count: stillOpen.length,
+        examples: stillOpen
+          .slice(0, 10)
+          .map((o) => `${o.key} (${o.kind}, ${o.status ?? 'PENDING_NEW'})`),
+      },
+      unanswered,
+      restingAtEnd,
+      perSecond: this.perSecond,
+    };
+  }
+}

@@ -1,0 +1,323 @@
+// CPU and memory of the stack's processes, read from /proc. `npm start` writes each process's pid
+// to .data/run/<name>.pid (and rewrites it when it restarts one), so the pids are read afresh on
+// every sample. A process's CPU includes its live descendants (e.g. the esbuild service of tsx).
+import { readFileSync, readdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { projectRoot } from '../../scripts/services';
+
+export const runDir = path.join(projectRoot, '.data', 'run');
+
+/** The stack's processes in the order the reports print them. */
+export const stackProcessNames = [
+  'temporal',
+  'redis',
+  'moto',
+  'matcher',
+  'relay',
+  'order-worker',
+  'gateway',
+] as const;
+export type StackProcessName = (typeof stackProcessNames)[number];
+
+/** Clock ticks per second of /proc/<pid>/stat (USER_HZ; 100 on Linux for every architecture). */
+const ticksPerSecond = 100;
+
+export function readPid(name: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(path.join(runDir, `${name}.pid`), 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 && isAlive(pid) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+interface StatLine {
+  pid: number;
+  ppid: number;
+  comm: string;
+  /** utime + stime, in ticks. */
+  ticks: number;
+}
+
+function readStat(pid: number): StatLine | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // comm is in parentheses and may hold spaces; the fields after the last ')' are fixed.
+    const close = text.lastIndexOf(')');
+    const comm = text.slice(text.indexOf('(') + 1, close);
+    const fields = text
+      .slice(close + 2)
+      .trim()
+      .split(' ');
+    // fields[0] is field 3 (state): ppid is field 4, utime 14, stime 15.
+    return {
+      pid,
+      ppid: Number(fields[1]),
+      comm,
+      ticks: Number(fields[11]) + Number(fields[12]),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+function allStats(): StatLine[] {
+  const stats: StatLine[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = readStat(Number(entry));
+    if (stat) stats.push(stat);
+  }
+  return stats;
+}
+
+/** A process and its live descendants. */
+function tree(root: number, stats: StatLine[]): StatLine[] {
+  const children = new Map<number, StatLine[]>();
+  for (const s of stats) children.set(s.ppid, [...(children.get(s.ppid) ?? []), s]);
+  const out: StatLine[] = [];
+  const stack = [root];
+  while (stack.length > 0) {
+    const pid = stack.pop()!;
+    const self = stats.find((s) => s.pid === pid);
+    if (self) out.push(self);
+    for (const c of children.get(pid) ?? []) stack.push(c.pid);
+  }
+  return out;
+}
+
+/** Resident memory of a process (VmRSS) in bytes, from /proc/<pid>/status. */
+export function rssBytes(pid: number): number | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = /^VmRSS:\s+(\d+) kB/m.exec(status)?.[1];
+    return kb === undefined ? undefined : Number(kb) * 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface RssSample {
+  name: string;
+  pid: number | undefined;
+  /** The process and its descendants. */
+  bytes: number | undefined;
+}
+
+export function stackRss(): RssSample[] {
+  const stats = allStats();
+  return stackProcessNames.map((name) => {
+    const pid = readPid(name);
+    if (pid === undefined) return { name, pid, bytes: undefined };
+    const bytes = tree(pid, stats)
+      .map((s) => rssBytes(s.pid) ?? 0)
+      .reduce((a, b) => a + b, 0);
+    return { name, pid, bytes };
+  });
+}
+
+/** Busy and total jiffies of the whole machine, from the first line of /proc/stat. */
+function machineTicks(): { busy: number; iowait: number; total: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+  const v = line.trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = v;
+  const busy = user + nice + system + irq + softirq + steal;
+  return { busy, iowait, total: busy + idle + iowait };
+}
+
+export interface CpuFigure {
+  name: string;
+  /** Average over the window, in % of one core. */
+  avg: number;
+  /** Highest one-sample value, in % of one core. */
+  peak: number;
+  /** Distinct pids seen (a restart adds one). */
+  pids: number[];
+}
+
+export interface CpuReport {
+  seconds: number;
+  processes: CpuFigure[];
+  /** This bench process (load generator, and the ceiling worker when it runs). */
+  bench: { avg: number; peak: number };
+  /** Whole machine, % of all cores together (100 = every core busy). */
+  machineBusy: number;
+  /** Whole machine, % of all cores idle while waiting for disk I/O (Temporal's SQLite fsyncs). */
+  machineIowait: number;
+  cores: number;
+  /** Every other process together (a test run, a compiler, …), % of one core. */
+  othersTotal: number;
+  /** Other programs that used at least 3% of a core on average, by command (noise). */
+  others: Array<{ label: string; avg: number }>;
+}
+
+/**
+ * Samples CPU of the stack's processes once a second between start() and stop(). Deltas are
+ * accumulated per process name, so a process that is killed and restarted keeps counting.
+ */
+export class CpuSampler {
+  private timer: NodeJS.Timeout | undefined;
+  private last = new Map<string, Map<number, number>>();
+  private readonly used = new Map<string, number>();
+  private readonly peaks = new Map<string, number>();
+  private readonly pidsSeen = new Map<string, Set<number>>();
+  private startedAt = 0;
+  private lastAt = 0;
+  private benchLast = process.cpuUsage();
+  private benchUsed = 0;
+  private benchPeak = 0;
+  private machineStart = machineTicks();
+  private readonly othersLast = new Map<number, number>();
+  private readonly othersUsed = new Map<string, number>();
+  private readonly labels = new Map<number, string>();
+  private stopped: CpuReport | undefined;
+
+  start(): this {
+    this.startedAt = this.lastAt = performance.now();
+    this.benchLast = process.cpuUsage();
+    this.machineStart = machineTicks();
+    this.sample(allStats(), true);
+    this.timer = setInterval(() => this.sample(allStats(), false), 1000);
+    this.timer.unref();
+    return this;
+  }
+
+  private sample(stats: StatLine[], first: boolean): void {
+    const now = performance.now();
+    const dt = (now - this.lastAt) / 1000;
+    this.lastAt = now;
+    for (const name of stackProcessNames) {
+      const pid = readPid(name);
+      const previous = this.last.get(name) ?? new Map<number, number>();
+      const current = new Map<number, number>();
+      let delta = 0;
+      let appeared = false;
+      if (pid !== undefined) {
+        this.pidsSeen.set(name, (this.pidsSeen.get(name) ?? new Set()).add(pid));
+        for (const s of tree(pid, stats)) {
+          current.set(s.pid, s.ticks);
+          // A process that appeared since the last sample counts its whole CPU time.
+          if (!first && !previous.has(s.pid) && s.pid === pid) appeared = true;
+          delta += s.ticks - (previous.get(s.pid) ?? (first ? s.ticks : 0));
+        }
+      }
+      this.last.set(name, current);
+      if (first) continue;
+      const seconds = delta / ticksPerSecond;
+      this.used.set(name, (this.used.get(name) ?? 0) + seconds);
+      // A restarted process's start-up CPU lands in one sample: not a one-second peak.
+      if (dt > 0.2 && !appeared)
+        this.peaks.set(name, Math.max(this.peaks.get(name) ?? 0, (100 * seconds) / dt));
+    }
+    this.sampleOthers(stats, first);
+    const usage = process.cpuUsage(this.benchLast);
+    this.benchLast = process.cpuUsage();
+    const benchSeconds = (usage.user + usage.system) / 1e6;
+    if (!first) {
+      this.benchUsed += benchSeconds;
+      if (dt > 0.2) this.benchPeak = Math.max(this.benchPeak, (100 * benchSeconds) / dt);
+    }
+  }
+
+  /** Everything that is neither the stack nor this process, by command. */
+  private sampleOthers(stats: StatLine[], first: boolean): void {
+    const mine = new Set<number>();
+    for (const name of stackProcessNames) {
+      const pid = readPid(name);
+      if (pid !== undefined) for (const s of tree(pid, stats)) mine.add(s.pid);
+    }
+    for (const s of tree(process.pid, stats)) mine.add(s.pid);
+    const seen = new Set<number>();
+    for (const s of stats) {
+      if (mine.has(s.pid)) continue;
+      seen.add(s.pid);
+      const before = this.othersLast.get(s.pid);
+      this.othersLast.set(s.pid, s.ticks);
+      if (first) continue;
+      // A process that started since the last sample counts its whole CPU time.
+      const delta = s.ticks - (before ?? 0);
+      if (delta <= 0) continue;
+      const label = this.labelOf(s);
+      this.othersUsed.set(label, (this.othersUsed.get(label) ?? 0) + delta / ticksPerSecond);
+    }
+    for (const pid of this.othersLast.keys()) if (!seen.has(pid)) this.othersLast.delete(pid);
+  }
+
+  private labelOf(s: StatLine): string {
+    let label = this.labels.get(s.pid);
+    if (label) return label;
+    let args: string[] = [];
+    try {
+      args = readFileSync(`/proc/${s.pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    } catch {
+      // gone already
+    }
+    const program = path.basename(args[0] ?? `[${s.comm}]`);
+    const script = ['node', 'python3', 'python'].includes(program)
+      ? args.slice(1).find((a) => !a.startsWith('-') && a.includes('/'))
+      : undefined;
+    label = script ? `${program} ${path.basename(script)}` : program;
+    this.labels.set(s.pid, label);
+    return label;
+  }
+
+  stop(): CpuReport {
+    if (this.stopped) return this.stopped;
+    clearInterval(this.timer);
+    const stats = allStats();
+    this.sample(stats, false);
+    const seconds = (performance.now() - this.startedAt) / 1000;
+    const machine = machineTicks();
+    const busy = machine.busy - this.machineStart.busy;
+    const total = machine.total - this.machineStart.total;
+    const others = [...this.othersUsed]
+      .map(([label, used]) => ({ label, avg: (100 * used) / seconds }))
+      .sort((a, b) => b.avg - a.avg);
+    this.stopped = {
+      seconds,
+      processes: stackProcessNames.map((name) => ({
+        name,
+        avg: (100 * (this.used.get(name) ?? 0)) / seconds,
+        peak: this.peaks.get(name) ?? 0,
+        pids: [...(this.pidsSeen.get(name) ?? [])],
+      })),
+      bench: { avg: (100 * this.benchUsed) / seconds, peak: this.benchPeak },
+      machineBusy: total > 0 ? (100 * busy) / total : 0,
+      machineIowait: total > 0 ? (100 * (machine.iowait - this.machineStart.iowait)) / total : 0,
+      cores: os.cpus().length,
+      othersTotal: others.reduce((a, o) => a + o.avg, 0),
+      others: others.filter((o) => o.avg >= 3).slice(0, 6),
+    };
+    return this.stopped;
+  }
+}
+
+/**
+ * Waits (up to `maxMs`) for a 3-second window in which other programs use under 15% of a core and
+ * the stack under 30% (e.g. still finishing a previous run's backlog), so a run starts on a quiet
+ * machine. Returns what the last window showed.
+ */
+export async function waitForQuiet(
+  maxMs: number,
+): Promise<{ quiet: boolean; others: number; stack: number; waitedMs: number }> {
+  const t0 = performance.now();
+  for (;;) {
+    const sampler = new CpuSampler().start();
+    await new Promise((r) => setTimeout(r, 3000));
+    const cpu = sampler.stop();
+    const stack = cpu.processes.reduce((a, p) => a + p.avg, 0);
+    const quiet = cpu.othersTotal < 15 && stack < 30;
+    const waitedMs = performance.now() - t0;
+    if (quiet || waitedMs >= maxMs) return { quiet, others: cpu.othersTotal, stack, waitedMs };
+  }
+}
