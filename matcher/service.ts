@@ -24,7 +24,12 @@ export interface MatcherOptions {
 export async function startMatcher(opts: MatcherOptions = {}): Promise<{ stop(): Promise<void> }> {
   const log = createLogger('matcher');
   const redisOptions = await redisAuth();
-  const redis = new Redis(env.redisUrl, redisOptions);
+  // ioredis reconnects by itself; without a listener each failed attempt prints "Unhandled error".
+  const connectRedis = (): Redis =>
+    new Redis(env.redisUrl, redisOptions).on('error', (err) =>
+      log.warn({ err }, 'redis connection error; reconnecting'),
+    );
+  const redis = connectRedis();
   const sqs = sqsClient();
   const sns = snsClient();
   const ordersUrl = await queueUrl(
@@ -75,7 +80,7 @@ export async function startMatcher(opts: MatcherOptions = {}): Promise<{ stop():
     books.set(market.coinID, book);
     publishers.push(
       new OutboxPublisher({
-        redis: new Redis(env.redisUrl, redisOptions),
+        redis: connectRedis(),
         sns,
         topicArn: eventsTopic,
         coinID: market.coinID,
