@@ -170,19 +170,18 @@ export class OrderState {
 
   // ── Commands ──────────────────────────────────────────────────────────────────────────────
 
-  private nextCommandId(): { commandId: string } {
+  /** A new command id and the order's identity, shared by every command. */
+  private nextCommandBase(): Pick<CancelCommand, 'commandId' | 'orderId' | 'userID' | 'coinID'> {
     this.data.commandCount += 1;
-    return { commandId: `${this.workflowId}#${this.data.commandCount}` };
+    const { orderId, userID, coinID } = this.order;
+    return { commandId: `${this.workflowId}#${this.data.commandCount}`, orderId, userID, coinID };
   }
 
   placeCommand(): PlaceCommand {
     const o = this.order;
     return {
       cmd: 'place',
-      ...this.nextCommandId(),
-      orderId: o.orderId,
-      userID: o.userID,
-      coinID: o.coinID,
+      ...this.nextCommandBase(),
       side: o.side,
       orderType: o.orderType,
       timeInForce: o.timeInForce,
@@ -203,14 +202,7 @@ export class OrderState {
   }
 
   cancelCommand(): CancelCommand {
-    const o = this.order;
-    return {
-      cmd: 'cancel',
-      ...this.nextCommandId(),
-      orderId: o.orderId,
-      userID: o.userID,
-      coinID: o.coinID,
-    };
+    return { cmd: 'cancel', ...this.nextCommandBase() };
   }
 
   /** A cancel while a retry waits: the order is not on the book, so the workflow ends it itself. */
