@@ -126,12 +126,18 @@ test('250 fills of one resting order across several runs: FILLED once, every fil
     });
     expect(final.fills).toHaveLength(50); // the snapshot keeps the latest 50
     expect(final.fills.at(-1)?.tradeId).toBe(`BTC-${fills}`);
-    const runs: string[] = [];
-    for await (const run of client.workflow.list({
-      query: `WorkflowId = "${snapshot.workflowId}"`,
-    }))
-      runs.push(run.runId);
-    expect(runs.length).toBeGreaterThan(2);
+    // Walk the chain back from the last run (visibility lists lag; histories do not).
+    let runs = 0;
+    let runId: string | undefined = (await handle.describe()).runId;
+    while (runId) {
+      runs += 1;
+      const history: Awaited<ReturnType<typeof handle.fetchHistory>> = await client.workflow
+        .getHandle(snapshot.workflowId, runId)
+        .fetchHistory();
+      const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+      runId = started?.continuedExecutionRunId || undefined;
+    }
+    expect(runs).toBeGreaterThan(2);
   });
   const mine = reports.filter((r) => r.userID === user);
   expect(mine.map((r) => r.seq)).toEqual(Array.from({ length: fills + 1 }, (_, i) => i + 1));
