@@ -30,6 +30,7 @@ import {
   type Side,
   type TimeInForce,
 } from '../domain/order';
+import { commandArgs, entryEvents } from './entries';
 
 /** Maker matches or removals one script call may do before it hands back "continue". */
 export const defaultMaxMatchesPerCall = 200;
@@ -219,9 +220,9 @@ export async function openBook(
   // One script call: the applied entries of the commands it finished (a prefix, maybe empty).
   const call = async (cmds: readonly MatcherCommand[]): Promise<MatcherEvent[][]> => {
     const args = [budget];
-    for (const cmd of cmds) args.push(JSON.stringify(cmd));
+    for (const cmd of cmds) args.push(...commandArgs(cmd));
     const entries = (await evalScript(applyScript, applyKeys, args)) as string[];
-    return entries.map((entry) => JSON.parse(entry) as MatcherEvent[]);
+    return entries.map((entry, i) => entryEvents(entry, cmds[i]!.commandId, market.coinID));
   };
 
   const applyStep = async (cmd: MatcherCommand): Promise<ApplyStep> => {

@@ -10,6 +10,8 @@ import { PublishBatchCommand, type SNSClient } from '@aws-sdk/client-sns';
 import type Redis from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../config/logger';
+import type { MatcherEvent } from '../domain/order';
+import { entryEvents } from './entries';
 
 export const publisherGroup = 'publisher';
 const batchSize = 10; // SNS PublishBatch limit
@@ -90,7 +92,7 @@ export class OutboxPublisher {
     const messages: Array<{ body: string; seq: number }> = [];
     // Per entry, how many messages are published once its last event is.
     const ends: Array<{ id: string; end: number }> = [];
-    const bodies = await outboxEventBodies(this.o.redis, this.o.appliedKey, entries);
+    const bodies = await outboxEventBodies(this.o.redis, this.o.appliedKey, this.o.coinID, entries);
     entries.forEach(([id], i) => {
       for (const body of bodies[i]!) {
         const { seq } = JSON.parse(body) as { seq: number };
@@ -155,6 +157,7 @@ function field(fields: string[], name: string): string | undefined {
 export async function outboxEventBodies(
   redis: Redis,
   appliedKey: string,
+  coinID: string,
   entries: ReadonlyArray<readonly [string, string[]]>,
 ): Promise<string[][]> {
   const refs = entries.map(([, fields]) => {
@@ -165,14 +168,13 @@ export async function outboxEventBodies(
     return { first, last, ids: JSON.parse(cmds) as string[] };
   });
   const ids = [...new Set(refs.flatMap((r) => r?.ids ?? []))];
-  const stored = new Map<string, unknown[]>();
+  const stored = new Map<string, MatcherEvent[]>();
   if (ids.length > 0) {
     const values = await redis.hmget(appliedKey, ...ids);
     ids.forEach((id, i) => {
       const value = values[i];
       if (value == null) throw new Error(`outbox: no applied entry for command ${id}`);
-      const parsed = JSON.parse(value) as unknown[] | { events?: unknown[] };
-      stored.set(id, Array.isArray(parsed) ? parsed : (parsed.events ?? []));
+      stored.set(id, entryEvents(value, id, coinID));
     });
   }
   return entries.map(([id, fields], i) => {
@@ -182,7 +184,7 @@ export async function outboxEventBodies(
     let next = ref.first;
     for (const cmd of ref.ids)
       for (const e of stored.get(cmd)!) {
-        const seq = (e as { seq: number }).seq;
+        const seq = e.seq;
         if (seq === next && seq <= ref.last) {
           bodies.push(JSON.stringify(e));
           next++;

@@ -9,19 +9,37 @@
 --   6 counters (eventSeq, tradeSeq, bookSeq, queued, pending)
 --   7 config (coinID, minQty, maxQty, minNotional)
 --   8 queue (commands that arrived while a sweep was pending, in arrival order)
--- ARGV: 1 maxMatchesPerCall (the work budget of the whole call), 2… the commands as JSON, in order
--- Returns the applied entry ('[event JSON, ...]') of each command it finished, in order. Fewer
--- entries than commands means the budget ran out at the first command without one: the caller
--- sends that command and the ones after it again to go on. One call with several commands does
--- exactly what one call per command would, in the same order; it only saves the round trips and
--- the per-call set-up (counters, config, clock).
+-- ARGV: 1 maxMatchesPerCall (the work budget of the whole call), then the commands in order, each
+--   as consecutive arguments (matcher/entries.ts commandArgs):
+--     'p', commandId, coinID, userID, orderId, side, orderType, timeInForce, selfTradePrevention,
+--       price ('' for none), quantity, attempt
+--     'c', commandId, coinID, userID, orderId
+-- Returns the applied entry of each command it finished, in order: a JSON array of its events in
+-- the compact form below (matcher/entries.ts expands them). Fewer entries than commands means the
+-- budget ran out at the first command without one: the caller sends that command and the ones
+-- after it again to go on. One call with several commands does exactly what one call per command
+-- would, in the same order; it only saves the round trips and the per-call set-up.
+--
+-- Events, compact (the command id is the applied entry's key, coinID the book's):
+--   [kind, seq, orderSeq, time, userID, orderId, ...] with kind and the rest
+--   1 NEW             side, orderType, timeInForce, price|null, quantity
+--   2 TRADE           tradeSeq (tradeId '<coinID>-<tradeSeq>'), side, lastQty, lastPrice,
+--                     maker (1|0), filledQty, leavesQty
+--   3 CANCELED        filledQty
+--   4 EXPIRED         reason, filledQty, expiredQty
+--   5 REJECTED        reason, msg, coinID (the command's: it may name another market)
+--   6 CANCEL_REJECTED reason, msg, coinID
+-- Entries written by earlier versions hold events as JSON objects; they are still read, and an
+-- in-progress entry of either kind goes on with compact events.
 --
 -- Written for speed, as Redis runs the whole chunk on every call: few closures sharing one state
 -- table (each closure and each captured local is rebuilt per call), string.format templates
--- instead of long concatenations. Numbers go through '%d', exact up to 2^53 (cjson would print
--- 14 significant digits and corrupt larger ticks). Each order record is read and decoded at most
--- once per call, and the call's writes to the orders and applied hashes go out as one HSET each,
--- at the end (with the records encoded once, however often the call changed them).
+-- instead of long concatenations, one HMGET for the records of every order the call's commands
+-- name, the best price of each side remembered between sweeps. Numbers go through '%d', exact up
+-- to 2^53 (cjson would print 14 significant digits and corrupt larger ticks). Each order record is
+-- read and decoded at most once per call, and the call's writes to the orders and applied hashes
+-- go out as one HSET each, at the end (with the records encoded once, however often the call
+-- changed them).
 
 local fmt, find, cjsonEncode, NULL = string.format, string.find, cjson.encode, cjson.null
 
@@ -34,6 +52,37 @@ end
 local MAX_SAFE = 9007199254740991
 local IN_PROGRESS = '{"inProgress":true,"events":['
 local QUEUED = '{"queued":true}'
+local NEW, REJECTED, CANCELED, EXPIRED, CANCEL_REJECTED = 1, 5, 3, 4, 6 -- TRADE (2): fill
+
+-- A number argument: '' is none; text that is no number stays text (and fails validation).
+local function num(v)
+  if v == '' then return nil end
+  return tonumber(v) or v
+end
+
+-- The command whose arguments start at a[i] (ARGV, or a queued command's array), and the index
+-- after it; nil when the arguments are not a command. first/last: where it lies in a.
+local function readCommand(a, i)
+  local kind = a[i]
+  if kind == 'p' and a[i + 11] ~= nil then
+    return { cmd = 'place', commandId = a[i + 1], coinID = a[i + 2], userID = a[i + 3],
+      orderId = a[i + 4], side = a[i + 5], orderType = a[i + 6], timeInForce = a[i + 7],
+      selfTradePrevention = a[i + 8], price = num(a[i + 9]), quantity = num(a[i + 10]),
+      attempt = num(a[i + 11]), first = i, last = i + 11 }, i + 12
+  elseif kind == 'c' and a[i + 4] ~= nil then
+    return { cmd = 'cancel', commandId = a[i + 1], coinID = a[i + 2], userID = a[i + 3],
+      orderId = a[i + 4], first = i, last = i + 4 }, i + 5
+  end
+  return nil
+end
+
+-- A queued command: an array of the arguments it came with, or (queued by an earlier version) a
+-- JSON object with typed fields.
+local function queuedCommand(text)
+  local q = cjson.decode(text)
+  if q[1] ~= nil then return (readCommand(q, 1)) end
+  return q
+end
 
 local budget = tonumber(ARGV[1])
 if not budget or budget < 1 then
@@ -44,21 +93,18 @@ if #ARGV < 2 then
 end
 -- Every command is checked before anything is written: an error reply means nothing changed.
 local cmds = {}
-for i = 2, #ARGV do
-  local c = cjson.decode(ARGV[i])
-  if type(c) ~= 'table' then
-    return redis.error_reply('ERR the command must be a JSON object')
+local at = 2
+while at <= #ARGV do
+  local c, nextAt = readCommand(ARGV, at)
+  if not c then
+    return redis.error_reply('ERR argument ' .. at .. ': a command starts with p (12 arguments) '
+      .. 'or c (5 arguments)')
   end
-  local commandId, userID, orderId, coinID = c.commandId, c.userID, c.orderId, c.coinID
-  if type(commandId) ~= 'string' or type(userID) ~= 'string' or type(orderId) ~= 'string'
-    or type(coinID) ~= 'string' or commandId == '' or userID == '' or orderId == ''
-    or coinID == '' then
-    return redis.error_reply('ERR command needs string commandId, userID, orderId and coinID')
+  if c.commandId == '' or c.userID == '' or c.orderId == '' or c.coinID == '' then
+    return redis.error_reply('ERR command needs non-empty commandId, userID, orderId and coinID')
   end
-  if c.cmd ~= 'place' and c.cmd ~= 'cancel' then
-    return redis.error_reply('ERR cmd must be place or cancel')
-  end
-  cmds[i - 1] = c
+  cmds[#cmds + 1] = c
+  at = nextAt
 end
 
 local counters = redis.call('HMGET', KEYS[6], 'eventSeq', 'tradeSeq', 'bookSeq', 'queued', 'pending')
@@ -68,6 +114,20 @@ local clock = redis.call('TIME')
 local ids = {}
 for i = 1, #cmds do ids[i] = cmds[i].commandId end
 local known = redis.call('HMGET', KEYS[4], unpack(ids))
+-- The records of the orders the commands name, as the call began (false when none): one read.
+local orderKeys, prefetched = {}, {}
+for i = 1, #cmds do
+  local c = cmds[i]
+  if c.coinID == config[1] then
+    local key = c.userID .. '/' .. c.orderId
+    c.key = key
+    orderKeys[#orderKeys + 1] = key
+  end
+end
+if #orderKeys > 0 then
+  local records = redis.call('HMGET', KEYS[3], unpack(orderKeys))
+  for i = 1, #orderKeys do prefetched[orderKeys[i]] = records[i] end
+end
 -- The sweep left unfinished by an earlier call (JSON), as it was when this call began.
 local pending = counters[5]
 
@@ -86,7 +146,7 @@ local S = {
   -- The command whose events are being produced (a pending sweep's, then the new one's).
   cid = nil,
   cidJ = nil,
-  coinJ = nil,
+  ccoin = nil,
   out = nil,
   -- Where a sweep stopped for lack of budget, for the next call.
   nextPending = false,
@@ -99,6 +159,11 @@ local S = {
   appliedIds = {},
   -- Order records read or written by this call, by key (decoded), and the keys to write back.
   orders = {},
+  -- Records as the call began, read ahead for the commands' own orders (text, false when none).
+  stored = prefetched,
+  -- The best entry of each side ({member, score}, false when the side is empty) by key, as far
+  -- as known: kept up to date by this call's ZADDs, forgotten when its member leaves.
+  top = {},
   dirty = {},
   dirtyKeys = {},
   -- The outbox entry's command ids (JSON strings) and the seq of its first event.
@@ -106,17 +171,15 @@ local S = {
   firstSeq = nil,
 }
 
+-- Appends an event (compact, see the top) of the command being applied; rest: the kind's fields.
 local function emit(kind, o, orderSeq, rest)
   S.eventSeq = S.eventSeq + 1
-  local e = fmt(
-    '{"event":"%s","seq":%d,"coinID":%s,"userID":%s,"orderId":%s,"orderSeq":%d,"commandId":%s,"time":%d%s}',
-    kind, S.eventSeq, S.coinJ, o.uj, o.oj, orderSeq, S.cidJ, S.now, rest)
   local out = S.out
-  out[#out + 1] = e
+  out[#out + 1] = fmt('[%d,%d,%d,%d,%s,%s,%s]', kind, S.eventSeq, orderSeq, S.now, o.uj, o.oj, rest)
 end
 
 local function reject(o, code, msg, orderSeq)
-  emit('REJECTED', o, orderSeq, fmt(',"reason":"%s","msg":%s', code, encode(msg)))
+  emit(REJECTED, o, orderSeq, fmt('"%s",%s,%s', code, encode(msg), encode(S.ccoin)))
 end
 
 -- ── Order records ───────────────────────────────────────────────────────────────────────────
@@ -171,7 +234,8 @@ end
 local function getOrder(key)
   local o = S.orders[key]
   if o then return o end
-  local json = redis.call('HGET', KEYS[3], key)
+  local json = S.stored[key]
+  if json == nil then json = redis.call('HGET', KEYS[3], key) end
   if not json then return nil end
   o = decodeOrder(key, json)
   o.key = key
@@ -187,17 +251,37 @@ local function expire(o, reason)
   o.orderSeq = o.orderSeq + 1
   o.status = 'EXPIRED'
   o.reason = reason
-  emit('EXPIRED', o, o.orderSeq, fmt(',"reason":"%s","filledQty":%d,"expiredQty":%d', reason,
-    o.filled, o.quantity - o.filled))
+  emit(EXPIRED, o, o.orderSeq, fmt('"%s",%d,%d', reason, o.filled, o.quantity - o.filled))
 end
 
-local function fill(o, qty, price, tradeId, maker)
+-- One side of trade S.tradeSeq, with its TRADE event (one format call: the hottest event).
+local function fill(o, qty, price, maker)
   o.filled = o.filled + qty
   o.orderSeq = o.orderSeq + 1
   if o.filled == o.quantity then o.status = 'FILLED' else o.status = 'PARTIALLY_FILLED' end
-  emit('TRADE', o, o.orderSeq, fmt(
-    ',"tradeId":%s,"side":"%s","lastQty":%d,"lastPrice":%d,"maker":%s,"filledQty":%d,"leavesQty":%d',
-    tradeId, o.side, qty, price, maker, o.filled, o.quantity - o.filled))
+  S.eventSeq = S.eventSeq + 1
+  local out = S.out
+  out[#out + 1] = fmt('[2,%d,%d,%d,%s,%s,%d,"%s",%d,%d,%d,%d,%d]', S.eventSeq, o.orderSeq, S.now,
+    o.uj, o.oj, S.tradeSeq, o.side, qty, price, maker, o.filled, o.quantity - o.filled)
+end
+
+-- The best entry of the side under key ({member, score}), false when the side is empty.
+local function best(key)
+  local top = S.top[key]
+  if top == nil then
+    local entry = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    top = entry[1] ~= nil and { entry[1], tonumber(entry[2]) }
+    S.top[key] = top
+  end
+  return top
+end
+
+-- Takes an order off the book (the side under key).
+local function unbook(key, o)
+  redis.call('ZREM', key, o.member)
+  local top = S.top[key]
+  if top and top[1] == o.member then S.top[key] = nil end
+  o.member = nil
 end
 
 -- ── The sweep: the taker against the opposite side, resumable ───────────────────────────────
@@ -238,10 +322,10 @@ local function sweep(t, s)
     s.phase = 'match'
   end
   while t.filled < t.quantity do
-    local entry = redis.call('ZRANGE', opp, 0, 0, 'WITHSCORES')
-    local ok = entry[1] ~= nil
+    local entry = best(opp)
+    local ok = entry ~= false
     if ok and limit then
-      local p = tonumber(entry[2])
+      local p = entry[2]
       if buy then ok = p <= limit else ok = -p >= limit end
     end
     if not ok then break end
@@ -251,8 +335,7 @@ local function sweep(t, s)
     if maker.userID == t.userID and stp ~= 'NONE' then
       if stp ~= 'EXPIRE_MAKER' then expire(t, 'SELF_TRADE_PREVENTION') end
       if stp ~= 'EXPIRE_TAKER' then
-        redis.call('ZREM', opp, maker.member)
-        maker.member = nil
+        unbook(opp, maker)
         expire(maker, 'SELF_TRADE_PREVENTION')
         saveOrder(maker)
       end
@@ -260,25 +343,22 @@ local function sweep(t, s)
     else
       local qty = math.min(t.quantity - t.filled, maker.quantity - maker.filled)
       S.tradeSeq = S.tradeSeq + 1
-      local tradeId = encode(fmt('%s-%d', S.coin, S.tradeSeq))
-      fill(t, qty, maker.price, tradeId, 'false')
-      fill(maker, qty, maker.price, tradeId, 'true')
-      if maker.status == 'FILLED' then
-        redis.call('ZREM', opp, maker.member)
-        maker.member = nil
-      end
+      fill(t, qty, maker.price, 0)
+      fill(maker, qty, maker.price, 1)
+      if maker.status == 'FILLED' then unbook(opp, maker) end
       saveOrder(maker)
     end
   end
   if t.filled < t.quantity then
     if t.timeInForce == 'GTC' then
       S.bookSeq = S.bookSeq + 1
-      t.member = fmt('%016d:%s', S.bookSeq, t.key)
-      if buy then
-        redis.call('ZADD', KEYS[1], fmt('%d', -t.price), t.member)
-      else
-        redis.call('ZADD', KEYS[2], fmt('%d', t.price), t.member)
-      end
+      local member, key, score = fmt('%016d:%s', S.bookSeq, t.key), KEYS[2], t.price
+      if buy then key, score = KEYS[1], -score end
+      redis.call('ZADD', key, fmt('%d', score), member)
+      t.member = member
+      -- Equal scores sort by member, and members rise with bookSeq: a tie is not the new best.
+      local top = S.top[key]
+      if top == false or (top and score < top[2]) then S.top[key] = { member, score } end
     else
       expire(t, 'NO_LIQUIDITY')
     end
@@ -303,7 +383,8 @@ local function isWhole(v, min)
 end
 
 local function place(c)
-  local o = { key = c.userID .. '/' .. c.orderId, uj = encode(c.userID), oj = encode(c.orderId) }
+  local o = { key = c.key or (c.userID .. '/' .. c.orderId), uj = encode(c.userID),
+    oj = encode(c.orderId) }
   if c.coinID ~= S.coin then
     return reject(o, 'UNKNOWN_MARKET', 'no book for market ' .. c.coinID, 1)
   end
@@ -371,9 +452,8 @@ local function place(c)
     if orderType == 'LIMIT_MAKER' then
       local opp = KEYS[1]
       if side == 'BUY' then opp = KEYS[2] end
-      local best = redis.call('ZRANGE', opp, 0, 0, 'WITHSCORES')[2]
-      if best and ((side == 'BUY' and tonumber(best) <= price)
-        or (side == 'SELL' and -tonumber(best) >= price)) then
+      local top = best(opp)
+      if top and ((side == 'BUY' and top[2] <= price) or (side == 'SELL' and -top[2] >= price)) then
         return reject(o, 'WOULD_CROSS', 'a LIMIT_MAKER order would trade at once', 1)
       end
     end
@@ -384,30 +464,23 @@ local function place(c)
   o.status, o.orderSeq, o.attempt = 'NEW', 1, attempt
   local priceJ = 'null'
   if price then priceJ = fmt('%d', price) end
-  emit('NEW', o, 1, fmt(',"side":"%s","orderType":"%s","timeInForce":"%s","price":%s,"quantity":%d',
-    side, orderType, tif, priceJ, qty))
+  emit(NEW, o, 1, fmt('"%s","%s","%s",%s,%d', side, orderType, tif, priceJ, qty))
   local phase = 'match'
   if tif == 'FOK' then phase = 'fok' end
   runSweep(o, { phase = phase, cursor = 0, acc = 0 })
 end
 
 local function cancel(c)
-  local key = c.userID .. '/' .. c.orderId
-  local o = c.coinID == S.coin and getOrder(key)
+  local o = c.coinID == S.coin and getOrder(c.key or (c.userID .. '/' .. c.orderId))
   if not o or not o.member then
     o = { uj = encode(c.userID), oj = encode(c.orderId) }
-    return emit('CANCEL_REJECTED', o, 0, ',"reason":"UNKNOWN_ORDER","msg":'
-      .. encode('no open order ' .. c.orderId .. ' of ' .. c.userID))
+    return emit(CANCEL_REJECTED, o, 0, fmt('"UNKNOWN_ORDER",%s,%s',
+      encode('no open order ' .. c.orderId .. ' of ' .. c.userID), encode(S.ccoin)))
   end
-  if o.side == 'BUY' then
-    redis.call('ZREM', KEYS[1], o.member)
-  else
-    redis.call('ZREM', KEYS[2], o.member)
-  end
-  o.member = nil
+  if o.side == 'BUY' then unbook(KEYS[1], o) else unbook(KEYS[2], o) end
   o.status = 'CANCELED'
   o.orderSeq = o.orderSeq + 1
-  emit('CANCELED', o, o.orderSeq, fmt(',"filledQty":%d', o.filled))
+  emit(CANCELED, o, o.orderSeq, fmt('%d', o.filled))
   saveOrder(o)
 end
 
@@ -482,7 +555,7 @@ local function finish(prior)
 end
 
 local function applyCommand(c)
-  S.cid, S.cidJ, S.coinJ, S.out = c.commandId, encode(c.commandId), encode(c.coinID), {}
+  S.cid, S.cidJ, S.ccoin, S.out = c.commandId, encode(c.commandId), c.coinID, {}
   if c.cmd == 'place' then place(c) else cancel(c) end
   return finish('')
 end
@@ -491,7 +564,9 @@ end
 -- again. Commands are thus applied in the order they reached Redis, whoever sent them.
 local function defer(i, stored)
   if not stored then
-    redis.call('RPUSH', KEYS[8], ARGV[i + 1])
+    local c, args = cmds[i], {}
+    for j = c.first, c.last do args[#args + 1] = encode(ARGV[j]) end
+    redis.call('RPUSH', KEYS[8], '[' .. table.concat(args, ',') .. ']')
     setApplied(cmds[i].commandId, QUEUED)
     S.queued = S.queued + 1
   end
@@ -515,7 +590,7 @@ local function step(i)
   -- 1. A sweep left unfinished by an earlier call comes first: nothing may interleave with it.
   if S.pending then
     local p = cjson.decode(S.pending)
-    S.cid, S.cidJ, S.coinJ, S.out = p.commandId, encode(p.commandId), encode(S.coin), {}
+    S.cid, S.cidJ, S.ccoin, S.out = p.commandId, encode(p.commandId), S.coin, {}
     local prior = string.sub(S.applied[p.commandId] or redis.call('HGET', KEYS[4], p.commandId),
       #IN_PROGRESS + 1, -3)
     runSweep(getOrder(p.orderKey), { phase = p.phase, cursor = p.cursor, acc = p.acc })
@@ -530,7 +605,7 @@ local function step(i)
     if S.budget <= 0 then return defer(i, stored) end
     local queued = redis.call('LPOP', KEYS[8])
     S.queued = S.queued - 1
-    if not applyCommand(cjson.decode(queued)) then return defer(i, stored) end
+    if not applyCommand(queuedCommand(queued)) then return defer(i, stored) end
   end
 
   -- 3. Then this command, unless it was queued and has just been applied.

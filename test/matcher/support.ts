@@ -81,7 +81,7 @@ export async function outbox(redis: Redis, book: Book): Promise<MatcherEvent[]> 
     expect(fields).toHaveLength(4);
     expect([fields[0], fields[2]]).toEqual(['seq', 'cmds']);
   }
-  const bodies = await outboxEventBodies(redis, book.keys.applied, entries);
+  const bodies = await outboxEventBodies(redis, book.keys.applied, book.market.coinID, entries);
   return bodies.flatMap((texts) => {
     expect(texts.length).toBeGreaterThan(0);
     return texts.map((t) => JSON.parse(t) as MatcherEvent);

@@ -91,14 +91,14 @@ test('a book written by the previous script carries on, and its outbox drains', 
   const entries = await redis.xrange(book.keys.events, '-', '+');
   expect(entries[0]![1][0]).toBe('events');
   expect(entries.at(-1)![1][0]).toBe('seq');
-  const bodies = (await outboxEventBodies(redis, book.keys.applied, entries)).flat();
+  const bodies = (await outboxEventBodies(redis, book.keys.applied, book.market.coinID, entries)).flat();
   expect(timeless(bodies.map((b) => JSON.parse(b) as MatcherEvent))).toEqual(timeless(ref.log));
 });
 
 test('outbox entries of the earliest format (one event each) still read', async () => {
   const event = '{"event":"NEW","seq":1}';
   const events = '[{"event":"NEW","seq":2},{"event":"TRADE","seq":3}]';
-  const bodies = await outboxEventBodies(redis, book.keys.applied, [
+  const bodies = await outboxEventBodies(redis, book.keys.applied, book.market.coinID, [
     ['1-0', ['event', event]],
     ['2-0', ['events', events]],
   ]);
