@@ -21,6 +21,7 @@ import marketsJson from '../config/markets.json';
 import { buildMarket, type Market } from '../domain/markets';
 import type { MatcherCommand, MatcherEvent } from '../domain/order';
 import { bookKeys, defaultMaxMatchesPerCall, keyList, openBook, type Book } from '../matcher/book';
+import { commandArgs } from '../matcher/entries';
 import { freePort, projectRoot, startRedis, type ManagedProcess } from '../scripts/services';
 
 const positiveInt = (text: string): number => {
@@ -258,7 +259,7 @@ async function main(): Promise<void> {
     const trivialSha = createHash('sha1').update(trivial).digest('hex');
     await redis.script('LOAD', trivial);
     const sampleFlow = new Flow('B00', 99);
-    const sample = Array.from({ length: batch }, () => JSON.stringify(sampleFlow.next()));
+    const sample = Array.from({ length: batch }, () => commandArgs(sampleFlow.next())).flat();
     const keys = keyList(bookKeys('B00', `bench:${process.pid}:ceiling:`));
     const ceiling = (args: string[]) =>
       new Phase(1, async () => {
@@ -267,7 +268,10 @@ async function main(): Promise<void> {
     await new Phase(1, async () => void (await redis.evalsha(trivialSha, 0))).slice(20_000, lanes); // warm-up
     const bareCeiling = ceiling([]);
     const batchCeiling = ceiling([String(defaultMaxMatchesPerCall), ...sample]);
-    const oneCeiling = ceiling([String(defaultMaxMatchesPerCall), sample[0]!]);
+    const oneCeiling = ceiling([
+      String(defaultMaxMatchesPerCall),
+      ...commandArgs(new Flow('B00', 99).next()),
+    ]);
 
     /** The mix through fresh books, `perCall` commands of a market per script call. */
     const matcher = (books: Book[], perCall: number) => {

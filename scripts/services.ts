@@ -205,6 +205,8 @@ export async function pingRedis(url: string): Promise<void> {
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
   });
+  // connect() rejects with the error; without a listener ioredis also prints it as unhandled.
+  redis.on('error', () => undefined);
   try {
     await redis.connect();
     await redis.ping();

@@ -1,6 +1,7 @@
-// A deploy of the current apply.lua over a book written by the one before it (JSON order records,
-// events copied into the outbox entries, a sweep left pending): the book carries on, redeliveries
-// return their first outcome, and the outbox of both formats drains in seq order.
+// A deploy of the current apply.lua over a book written by an earlier one — v1: JSON order records,
+// events copied into the outbox entries; v2: events as JSON objects in the applied entries,
+// commands as JSON — with a sweep left pending and a command queued behind it: the book carries
+// on, redeliveries return their first outcome, and the outbox of every format drains in seq order.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type Redis from 'ioredis';
@@ -10,7 +11,9 @@ import { outboxEventBodies } from '../../matcher/publisher';
 import { ReferenceBook } from '../support/referenceBook';
 import { cancelCmd, connect, namespace, placeCmd, timeless, tst } from './support';
 
-const v1 = readFileSync(path.join(__dirname, 'fixtures', 'apply.v1.lua'), 'utf8');
+const fixture = (name: string) => readFileSync(path.join(__dirname, 'fixtures', name), 'utf8');
+const v1 = fixture('apply.v1.lua');
+const v2 = fixture('apply.v2.lua');
 
 let redis: Redis;
 let book: Book;
@@ -32,17 +35,22 @@ const limit = (
   quantity: number,
 ): PlaceCommand => placeCmd({ userID, orderId, side, price, quantity });
 
-/** One call of the previous script: the events of the commands it finished. */
-async function applyV1(cmds: MatcherCommand[]): Promise<MatcherEvent[][]> {
+/** One call of an earlier script (commands as JSON): the events of the commands it finished. */
+async function applyOld(
+  script: string,
+  target: Book,
+  cmds: MatcherCommand[],
+): Promise<MatcherEvent[][]> {
   const entries = (await redis.eval(
-    v1,
+    script,
     8,
-    ...keyList(book.keys),
+    ...keyList(target.keys),
     '2',
     ...cmds.map((c) => JSON.stringify(c)),
   )) as string[];
   return entries.map((e) => JSON.parse(e) as MatcherEvent[]);
 }
+const applyV1 = (cmds: MatcherCommand[]) => applyOld(v1, book, cmds);
 
 test('a book written by the previous script carries on, and its outbox drains', async () => {
   const ref = new ReferenceBook(tst);
@@ -91,8 +99,55 @@ test('a book written by the previous script carries on, and its outbox drains', 
   const entries = await redis.xrange(book.keys.events, '-', '+');
   expect(entries[0]![1][0]).toBe('events');
   expect(entries.at(-1)![1][0]).toBe('seq');
-  const bodies = (await outboxEventBodies(redis, book.keys.applied, book.market.coinID, entries)).flat();
+  const bodies = (
+    await outboxEventBodies(redis, book.keys.applied, book.market.coinID, entries)
+  ).flat();
   expect(timeless(bodies.map((b) => JSON.parse(b) as MatcherEvent))).toEqual(timeless(ref.log));
+});
+
+test('a book written by v2 (a sweep pending, a command queued behind it) carries on', async () => {
+  const own = await openBook(redis, tst, {
+    namespace: namespace('upgrade-v2'),
+    maxMatchesPerCall: 2,
+  });
+  try {
+    const ref = new ReferenceBook(tst);
+    const makers = [0, 1, 2, 3, 4, 5].map((i) => limit(`m${i}`, `a${i}`, 'SELL', 100 + (i % 2), 2));
+    const bid = limit('b', 'b0', 'BUY', 95, 3);
+    const sweep = placeCmd({ userID: 't', orderId: 'sweep', side: 'BUY', quantity: 11 });
+    const queued = limit('q', 'q0', 'SELL', 99, 2);
+    const before = [...makers, bid].map((c) => timeless(ref.apply(c)));
+    expect((await applyOld(v2, own, [...makers, bid])).map(timeless)).toEqual(before);
+    // v2 leaves the sweep pending and queues the next command behind it (as JSON).
+    expect(await applyOld(v2, own, [sweep])).toEqual([]);
+    expect(await applyOld(v2, own, [queued])).toEqual([]);
+    expect(await redis.hget(own.keys.applied, sweep.commandId)).toMatch(
+      /^\{"inProgress":true,"events":\[\{/,
+    );
+    expect(await redis.lrange(own.keys.queue, 0, -1)).toEqual([JSON.stringify(queued)]);
+
+    // The current script: the sweep goes on (its entry now mixes both event forms), the queued
+    // command follows, then new ones.
+    const cancel = cancelCmd('b', 'b0');
+    const after = [limit('n', 'n0', 'SELL', 96, 2), cancel];
+    const expected = [sweep, queued, ...after].map((c) => timeless(ref.apply(c)));
+    expect((await own.applyBatch([sweep, queued, ...after])).map(timeless)).toEqual(expected);
+    expect(await redis.hget(own.keys.applied, sweep.commandId)).toMatch(/^\[\{.*\},\[2,/);
+    expect(await redis.llen(own.keys.queue)).toBe(0);
+    // Redeliveries of commands v2 applied return their first outcome.
+    expect((await own.applyBatch([makers[0]!, bid])).map(timeless)).toEqual([before[0], before[6]]);
+    expect(await own.snapshot()).toEqual(ref.snapshot());
+    const stored = await redis.hgetall(own.keys.orders);
+    expect(Object.fromEntries(Object.entries(stored).map(([k, v]) => [k, decodeOrder(v)]))).toEqual(
+      Object.fromEntries(ref.orders),
+    );
+    // The outbox drains every event once, in seq order, as the publisher reads it.
+    const entries = await redis.xrange(own.keys.events, '-', '+');
+    const bodies = (await outboxEventBodies(redis, own.keys.applied, tst.coinID, entries)).flat();
+    expect(timeless(bodies.map((b) => JSON.parse(b) as MatcherEvent))).toEqual(timeless(ref.log));
+  } finally {
+    await own.destroy();
+  }
 });
 
 test('outbox entries of the earliest format (one event each) still read', async () => {
