@@ -362,11 +362,15 @@ async function main(): Promise<void> {
       );
     const plural = batch === 1 ? 'command' : 'commands';
     line(
-      `ceiling: EVALSHA trivial script, 8 keys + ARGV of ${batch} ${plural}`,
+      `ceiling: EVALSHA trivial script, ${keys.length} keys + ARGV of ${batch} ${plural}`,
       withBatch,
       'calls',
     );
-    line('ceiling: EVALSHA trivial script, 8 keys + ARGV of 1 command', withOne, 'calls');
+    line(
+      `ceiling: EVALSHA trivial script, ${keys.length} keys + ARGV of 1 command`,
+      withOne,
+      'calls',
+    );
     line('ceiling: EVALSHA trivial script, no keys or args', bare, 'calls');
     line(`matcher: ${batch} ${plural} per apply.lua call (applyBatch)`, batched.run, 'cmds');
     line('matcher: 1 command per apply.lua call (apply)', single.run, 'cmds');

@@ -34,6 +34,8 @@ export const env = {
   orderTaskQueue: process.env.ORDER_TASK_QUEUE ?? 'orders',
   /** Key prefix of the matcher's books; production uses none, tests their own. */
   matcherNamespace: process.env.MATCHER_NAMESPACE ?? '',
+  /** How long the matcher answers a redelivered command with its first outcome (default 24 h). */
+  matcherAppliedRetentionMs: positiveInt('MATCHER_APPLIED_RETENTION_MS', 24 * 60 * 60 * 1000),
   /** SQS long-poll wait; shorter in tests so shutdown is quick. */
   sqsWaitSeconds: positiveInt('SQS_WAIT_SECONDS', 20),
 };

@@ -35,6 +35,13 @@ import { commandArgs, entryEvents } from './entries';
 /** Maker matches or removals one script call may do before it hands back "continue". */
 export const defaultMaxMatchesPerCall = 200;
 
+/**
+ * How long a finished command's applied entry answers a redelivery with its first outcome (it
+ * also stays until its events are published). Later a redelivery still changes nothing: the
+ * order's record answers it (DUPLICATE_ORDER_ID or CANCEL_REJECTED, orderSeq 0).
+ */
+export const defaultAppliedRetentionMs = 24 * 60 * 60 * 1000;
+
 /** Commands one script call carries at most; applyBatch splits longer batches. */
 export const maxCommandsPerCall = 50;
 
@@ -49,6 +56,8 @@ export interface BookKeys {
   config: string;
   /** Commands that arrived while a sweep was pending, applied next in arrival order. */
   queue: string;
+  /** When which commands finished: their applied entries go after the retention time. */
+  history: string;
 }
 
 export function bookKeys(coinID: string, namespace = ''): BookKeys {
@@ -62,6 +71,7 @@ export function bookKeys(coinID: string, namespace = ''): BookKeys {
     counters: `${prefix}counters`,
     config: `${prefix}config`,
     queue: `${prefix}queue`,
+    history: `${prefix}history`,
   };
 }
 
@@ -75,6 +85,7 @@ export const keyList = (keys: BookKeys): string[] => [
   keys.counters,
   keys.config,
   keys.queue,
+  keys.history,
 ];
 
 /** An order as the matcher stores it (integers: ticks and steps). Terminal orders stay. */
@@ -122,6 +133,8 @@ export interface BookOptions {
   /** Prefix of every key, so tests and replays get books of their own. Default ''. */
   namespace?: string;
   maxMatchesPerCall?: number;
+  /** Default defaultAppliedRetentionMs. */
+  appliedRetentionMs?: number;
 }
 
 export interface Book {
@@ -193,6 +206,9 @@ export async function openBook(
   const maxMatchesPerCall = opts.maxMatchesPerCall ?? defaultMaxMatchesPerCall;
   if (!Number.isSafeInteger(maxMatchesPerCall) || maxMatchesPerCall < 1)
     throw new RangeError(`maxMatchesPerCall must be a positive integer, got ${maxMatchesPerCall}`);
+  const retentionMs = opts.appliedRetentionMs ?? defaultAppliedRetentionMs;
+  if (!Number.isSafeInteger(retentionMs) || retentionMs < 0)
+    throw new RangeError(`appliedRetentionMs must be a non-negative integer, got ${retentionMs}`);
   if (market.minNotional > BigInt(Number.MAX_SAFE_INTEGER))
     throw new RangeError(`minNotional of ${market.coinID} does not fit the matcher's integers`);
   await redis.hset(keys.config, {
@@ -200,6 +216,7 @@ export async function openBook(
     minQty: String(market.minQty),
     maxQty: String(market.maxQty),
     minNotional: market.minNotional.toString(),
+    retentionMs: String(retentionMs),
   });
   const applyKeys = keyList(keys);
   const budget = String(maxMatchesPerCall);

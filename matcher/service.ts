@@ -76,6 +76,7 @@ export async function startMatcher(opts: MatcherOptions = {}): Promise<{ stop():
   for (const market of markets.values()) {
     const book = await openBook(redis, market, {
       namespace: opts.namespace ?? env.matcherNamespace,
+      appliedRetentionMs: env.matcherAppliedRetentionMs,
     });
     books.set(market.coinID, book);
     publishers.push(

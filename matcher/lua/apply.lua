@@ -7,8 +7,10 @@
 --     array of the commands whose applied entries hold those events, in order; the events
 --     themselves are stored once, in the applied entries, and the publisher reads them there)
 --   6 counters (eventSeq, tradeSeq, bookSeq, queued, pending)
---   7 config (coinID, minQty, maxQty, minNotional)
+--   7 config (coinID, minQty, maxQty, minNotional, retentionMs)
 --   8 queue (commands that arrived while a sweep was pending, in arrival order)
+--   9 history (one entry per call that finished commands: '<time> <eventSeq> <JSON ids>', so
+--     that their applied entries go once older than retentionMs and published; see trim)
 -- ARGV: 1 maxMatchesPerCall (the work budget of the whole call), then the commands in order, each
 --   as consecutive arguments (matcher/entries.ts commandArgs):
 --     'p', commandId, coinID, userID, orderId, side, orderType, timeInForce, selfTradePrevention,
@@ -108,7 +110,8 @@ while at <= #ARGV do
 end
 
 local counters = redis.call('HMGET', KEYS[6], 'eventSeq', 'tradeSeq', 'bookSeq', 'queued', 'pending')
-local config = redis.call('HMGET', KEYS[7], 'coinID', 'minQty', 'maxQty', 'minNotional')
+local config = redis.call('HMGET', KEYS[7], 'coinID', 'minQty', 'maxQty', 'minNotional',
+  'retentionMs')
 local clock = redis.call('TIME')
 -- Each command's applied entry as the call began (false when none); S.applied has this call's.
 local ids = {}
@@ -143,6 +146,7 @@ local S = {
   minQty = tonumber(config[2]),
   maxQty = tonumber(config[3]),
   minNotional = tonumber(config[4]),
+  retentionMs = tonumber(config[5]),
   -- The command whose events are being produced (a pending sweep's, then the new one's).
   cid = nil,
   cidJ = nil,
@@ -169,6 +173,8 @@ local S = {
   -- The outbox entry's command ids (JSON strings) and the seq of its first event.
   refs = {},
   firstSeq = nil,
+  -- The commands this call finished (JSON strings), for the history.
+  finished = {},
 }
 
 -- Appends an event (compact, see the top) of the command being applied; rest: the kind's fields.
@@ -512,6 +518,10 @@ local function flush()
     redis.call('XADD', KEYS[5], '*', 'seq', fmt('%d-%d', S.firstSeq, S.eventSeq), 'cmds',
       '[' .. table.concat(S.refs, ',') .. ']')
   end
+  if #S.finished > 0 then
+    redis.call('RPUSH', KEYS[9], fmt('%d %d [%s]', S.now, S.eventSeq,
+      table.concat(S.finished, ',')))
+  end
   if not S.changed then return end
   redis.call('HSET', KEYS[6], 'eventSeq', fmt('%d', S.eventSeq), 'tradeSeq', fmt('%d', S.tradeSeq),
     'bookSeq', fmt('%d', S.bookSeq), 'queued', fmt('%d', S.queued))
@@ -551,7 +561,42 @@ local function finish(prior)
     refs[#refs + 1] = S.cidJ
   end
   if S.nextPending then return nil end
+  local finished = S.finished
+  finished[#finished + 1] = S.cidJ
   return entry
+end
+
+-- ── Retention ───────────────────────────────────────────────────────────────────────────────
+-- A finished command's applied entry answers redeliveries with the first outcome and holds its
+-- events until the publisher has sent them. It goes (with the rest of its history entry) once
+-- older than retentionMs and once every event up to the entry's eventSeq has left the outbox (the
+-- publisher deletes entries in order after SNS took them). Order records stay, so a command
+-- redelivered after that still changes nothing: a place finds its order (DUPLICATE_ORDER_ID), a
+-- cancel finds it closed (CANCEL_REJECTED), both with orderSeq 0. At most two history entries go
+-- per call (one comes per call), so the work stays bounded.
+local function trim()
+  local published
+  for _ = 1, 2 do
+    local entry = redis.call('LINDEX', KEYS[9], 0)
+    if not entry then return end
+    local time, eventSeq, ids = string.match(entry, '^(%d+) (%d+) (.*)$')
+    if tonumber(time) > S.now - S.retentionMs then return end
+    if published == nil then
+      -- The first event still in the outbox (entries of the v1 format hold no seq: wait).
+      local first = redis.call('XRANGE', KEYS[5], '-', '+', 'COUNT', 1)[1]
+      published = math.huge
+      if first then
+        local f = first[2]
+        published = -1
+        for i = 1, #f - 1, 2 do
+          if f[i] == 'seq' then published = tonumber(string.match(f[i + 1], '^(%d+)')) - 1 end
+        end
+      end
+    end
+    if tonumber(eventSeq) > published then return end
+    redis.call('LPOP', KEYS[9])
+    redis.call('HDEL', KEYS[4], unpack(cjson.decode(ids)))
+  end
 end
 
 local function applyCommand(c)
@@ -633,4 +678,5 @@ for i = 1, #cmds do
   entries[i] = entry
 end
 flush()
+if S.retentionMs then trim() end
 return entries

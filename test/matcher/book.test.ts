@@ -4,6 +4,7 @@ import type Redis from 'ioredis';
 import {
   BatchApplyError,
   bookKeys,
+  defaultAppliedRetentionMs,
   keyList,
   maxCommandsPerCall,
   openBook,
@@ -617,6 +618,62 @@ describe('retry of an unmatched MARKET/IOC remainder', () => {
   });
 });
 
+describe('retention of applied entries', () => {
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const publishAll = async (book: Book) => {
+    // What the publisher does once SNS took an entry's events.
+    for (const [id] of await redis.xrange(book.keys.events, '-', '+'))
+      await redis.xdel(book.keys.events, id);
+  };
+
+  test('an entry goes once older than the retention time and published, two calls per call', async () => {
+    const book = await newBook({ appliedRetentionMs: 40 });
+    const ask = limit('m', 'a', 'SELL', 100, 5);
+    const bid = limit('t', 'b', 'BUY', 100, 2);
+    const cancel = cancelCmd('m', 'a');
+    const first = [await book.place(ask), await book.place(bid), await book.cancel(cancel)];
+    expect(await redis.llen(book.keys.history)).toBe(3);
+    await sleep(60);
+    // Old enough, but the events are not published yet: they stay.
+    await book.place(limit('x', 'x1', 'BUY', 90, 1));
+    expect(await redis.hlen(book.keys.applied)).toBe(4);
+    await publishAll(book);
+    await book.place(limit('x', 'x2', 'BUY', 90, 1));
+    // At most two history entries go per call: ask's and bid's.
+    expect(await redis.hexists(book.keys.applied, ask.commandId)).toBe(0);
+    expect(await redis.hexists(book.keys.applied, bid.commandId)).toBe(0);
+    expect(await redis.hexists(book.keys.applied, cancel.commandId)).toBe(1);
+    expect(await redis.llen(book.keys.history)).toBe(3);
+    // Within the retention time a redelivery answers with the first outcome.
+    expect(await book.cancel(cancel)).toEqual(first[2]);
+  });
+
+  test('a command redelivered after its entry went changes nothing', async () => {
+    const book = await newBook({ appliedRetentionMs: 0 });
+    const ask = limit('m', 'a', 'SELL', 100, 5);
+    const bid = limit('t', 'b', 'BUY', 100, 5);
+    const rest = limit('m', 'r', 'SELL', 101, 1);
+    const cancel = cancelCmd('m', 'r');
+    for (const c of [ask, bid, rest, cancel]) await book.apply(c);
+    await publishAll(book);
+    await book.apply(limit('x', 'x1', 'BUY', 90, 1));
+    await book.apply(limit('x', 'x2', 'BUY', 90, 1));
+    for (const c of [ask, bid, rest, cancel])
+      expect(await redis.hexists(book.keys.applied, c.commandId)).toBe(0);
+    const snapshot = await book.snapshot();
+    const records = await redis.hgetall(book.keys.orders);
+    const answers = await book.applyBatch([ask, bid, cancel]);
+    expect(answers.map(story)).toEqual([['REJECTED a'], ['REJECTED b'], ['CANCEL_REJECTED r']]);
+    expect(answers.flat().map((e) => [e.orderSeq, 'reason' in e && e.reason])).toEqual([
+      [0, 'DUPLICATE_ORDER_ID'],
+      [0, 'DUPLICATE_ORDER_ID'],
+      [0, 'UNKNOWN_ORDER'],
+    ]);
+    expect(await book.snapshot()).toEqual(snapshot);
+    expect(await redis.hgetall(book.keys.orders)).toEqual(records);
+  });
+});
+
 describe('outbox and keys', () => {
   test('every event is appended to the outbox stream by the same call, seq rising by one', async () => {
     const book = await newBook();
@@ -646,7 +703,9 @@ describe('outbox and keys', () => {
       counters: '{BTC}:counters',
       config: '{BTC}:config',
       queue: '{BTC}:queue',
+      history: '{BTC}:history',
     });
+    expect(keyList(bookKeys('ETH')).length).toBe(Object.keys(bookKeys('ETH')).length);
     expect(keyList(bookKeys('ETH', 'ns:')).every((k) => k.startsWith('ns:{ETH}:'))).toBe(true);
   });
 
@@ -657,6 +716,7 @@ describe('outbox and keys', () => {
       minQty: '1',
       maxQty: '100000000',
       minNotional: '50000000',
+      retentionMs: String(defaultAppliedRetentionMs),
     });
   });
 

@@ -43,8 +43,8 @@ async function applyOld(
 ): Promise<MatcherEvent[][]> {
   const entries = (await redis.eval(
     script,
-    8,
-    ...keyList(target.keys),
+    8, // the keys of the earlier scripts: all but the history
+    ...keyList(target.keys).slice(0, 8),
     '2',
     ...cmds.map((c) => JSON.stringify(c)),
   )) as string[];
