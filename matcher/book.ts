@@ -30,7 +30,7 @@ import {
   type Side,
   type TimeInForce,
 } from '../domain/order';
-import { commandArgs, entryEvents } from './entries';
+import { commandArg, entryEvents } from './entries';
 
 /** Maker matches or removals one script call may do before it hands back "continue". */
 export const defaultMaxMatchesPerCall = 200;
@@ -237,7 +237,7 @@ export async function openBook(
   // One script call: the applied entries of the commands it finished (a prefix, maybe empty).
   const call = async (cmds: readonly MatcherCommand[]): Promise<MatcherEvent[][]> => {
     const args = [budget];
-    for (const cmd of cmds) args.push(...commandArgs(cmd));
+    for (const cmd of cmds) args.push(commandArg(cmd));
     const entries = (await evalScript(applyScript, applyKeys, args)) as string[];
     return entries.map((entry, i) => entryEvents(entry, cmds[i]!.commandId, market.coinID));
   };

@@ -11,37 +11,29 @@ import type {
 } from '../domain/order';
 
 /**
- * A command as apply.lua's arguments: kind ('p' place, 'c' cancel), ids, then (place) the order's
- * fields. Numbers go as decimal text, null as ''; anything else a caller slips past the types
- * goes so that the script rejects it as it would have in JSON (the script validates every field).
+ * A command as apply.lua's argument: a JSON array of kind ('p' place, 'c' cancel), ids, then
+ * (place) the order's fields. Values keep their JSON types, so the script validates them as sent.
  */
-export function commandArgs(cmd: MatcherCommand): string[] {
-  const kind =
-    cmd.cmd === 'place'
-      ? 'p'
-      : cmd.cmd === 'cancel'
-        ? 'c'
-        : `?${String((cmd as { cmd: unknown }).cmd)}`;
-  const ids = [kind, cmd.commandId, cmd.coinID, cmd.userID, cmd.orderId];
-  if (cmd.cmd !== 'place') return ids;
-  return [
-    ...ids,
-    cmd.side,
-    cmd.orderType,
-    cmd.timeInForce,
-    cmd.selfTradePrevention,
-    numberArg(cmd.price),
-    numberArg(cmd.quantity),
-    numberArg(cmd.attempt),
-  ];
+export function commandArg(cmd: MatcherCommand): string {
+  if (cmd.cmd === 'place')
+    return JSON.stringify([
+      'p',
+      cmd.commandId,
+      cmd.coinID,
+      cmd.userID,
+      cmd.orderId,
+      cmd.side,
+      cmd.orderType,
+      cmd.timeInForce,
+      cmd.selfTradePrevention,
+      cmd.price,
+      cmd.quantity,
+      cmd.attempt,
+    ]);
+  if (cmd.cmd === 'cancel')
+    return JSON.stringify(['c', cmd.commandId, cmd.coinID, cmd.userID, cmd.orderId]);
+  return JSON.stringify(cmd); // not a command kind the script knows: it refuses the call
 }
-
-const numberArg = (value: unknown): string =>
-  typeof value === 'number'
-    ? String(value)
-    : value === null || value === undefined
-      ? ''
-      : `!${JSON.stringify(value)}`; // not a number to the script
 
 const kinds = [
   undefined,

@@ -11,11 +11,11 @@
 --   8 queue (commands that arrived while a sweep was pending, in arrival order)
 --   9 history (one entry per call that finished commands: '<time> <eventSeq> <JSON ids>', so
 --     that their applied entries go once older than retentionMs and published; see trim)
--- ARGV: 1 maxMatchesPerCall (the work budget of the whole call), then the commands in order, each
---   as consecutive arguments (matcher/entries.ts commandArgs):
---     'p', commandId, coinID, userID, orderId, side, orderType, timeInForce, selfTradePrevention,
---       price ('' for none), quantity, attempt
---     'c', commandId, coinID, userID, orderId
+-- ARGV: 1 maxMatchesPerCall (the work budget of the whole call), 2… the commands in order, each a
+--   JSON array (matcher/entries.ts commandArg; a third quicker to decode than an object):
+--     ["p", commandId, coinID, userID, orderId, side, orderType, timeInForce, selfTradePrevention,
+--       price|null, quantity, attempt]
+--     ["c", commandId, coinID, userID, orderId]
 -- Returns the applied entry of each command it finished, in order: a JSON array of its events in
 -- the compact form below (matcher/entries.ts expands them). Fewer entries than commands means the
 -- budget ran out at the first command without one: the caller sends that command and the ones
@@ -56,34 +56,22 @@ local IN_PROGRESS = '{"inProgress":true,"events":['
 local QUEUED = '{"queued":true}'
 local NEW, REJECTED, CANCELED, EXPIRED, CANCEL_REJECTED = 1, 5, 3, 4, 6 -- TRADE (2): fill
 
--- A number argument: '' is none; text that is no number stays text (and fails validation).
-local function num(v)
-  if v == '' then return nil end
-  return tonumber(v) or v
-end
-
--- The command whose arguments start at a[i] (ARGV, or a queued command's array), and the index
--- after it; nil when the arguments are not a command. first/last: where it lies in a.
-local function readCommand(a, i)
-  local kind = a[i]
-  if kind == 'p' and a[i + 11] ~= nil then
-    return { cmd = 'place', commandId = a[i + 1], coinID = a[i + 2], userID = a[i + 3],
-      orderId = a[i + 4], side = a[i + 5], orderType = a[i + 6], timeInForce = a[i + 7],
-      selfTradePrevention = a[i + 8], price = num(a[i + 9]), quantity = num(a[i + 10]),
-      attempt = num(a[i + 11]), first = i, last = i + 11 }, i + 12
-  elseif kind == 'c' and a[i + 4] ~= nil then
-    return { cmd = 'cancel', commandId = a[i + 1], coinID = a[i + 2], userID = a[i + 3],
-      orderId = a[i + 4], first = i, last = i + 4 }, i + 5
+-- A command from its JSON text: an array as above, or (queued by an earlier version) an object
+-- with the same fields by name. nil when it is neither.
+local function readCommand(text)
+  local a = cjson.decode(text)
+  if type(a) ~= 'table' then return nil end
+  local kind = a[1]
+  if kind == 'p' and #a == 12 then
+    return { cmd = 'place', commandId = a[2], coinID = a[3], userID = a[4], orderId = a[5],
+      side = a[6], orderType = a[7], timeInForce = a[8], selfTradePrevention = a[9],
+      price = a[10], quantity = a[11], attempt = a[12] }
+  elseif kind == 'c' and #a == 5 then
+    return { cmd = 'cancel', commandId = a[2], coinID = a[3], userID = a[4], orderId = a[5] }
+  elseif kind == nil and (a.cmd == 'place' or a.cmd == 'cancel') then
+    return a
   end
   return nil
-end
-
--- A queued command: an array of the arguments it came with, or (queued by an earlier version) a
--- JSON object with typed fields.
-local function queuedCommand(text)
-  local q = cjson.decode(text)
-  if q[1] ~= nil then return (readCommand(q, 1)) end
-  return q
 end
 
 local budget = tonumber(ARGV[1])
@@ -95,18 +83,19 @@ if #ARGV < 2 then
 end
 -- Every command is checked before anything is written: an error reply means nothing changed.
 local cmds = {}
-local at = 2
-while at <= #ARGV do
-  local c, nextAt = readCommand(ARGV, at)
+for i = 2, #ARGV do
+  local c = readCommand(ARGV[i])
   if not c then
-    return redis.error_reply('ERR argument ' .. at .. ': a command starts with p (12 arguments) '
-      .. 'or c (5 arguments)')
+    return redis.error_reply('ERR argument ' .. i .. ': a command is ["p", 11 fields] or '
+      .. '["c", 4 fields]')
   end
-  if c.commandId == '' or c.userID == '' or c.orderId == '' or c.coinID == '' then
-    return redis.error_reply('ERR command needs non-empty commandId, userID, orderId and coinID')
+  local commandId, userID, orderId, coinID = c.commandId, c.userID, c.orderId, c.coinID
+  if type(commandId) ~= 'string' or type(userID) ~= 'string' or type(orderId) ~= 'string'
+    or type(coinID) ~= 'string' or commandId == '' or userID == '' or orderId == ''
+    or coinID == '' then
+    return redis.error_reply('ERR command needs string commandId, userID, orderId and coinID')
   end
-  cmds[#cmds + 1] = c
-  at = nextAt
+  cmds[i - 1] = c
 end
 
 local counters = redis.call('HMGET', KEYS[6], 'eventSeq', 'tradeSeq', 'bookSeq', 'queued', 'pending')
@@ -609,9 +598,7 @@ end
 -- again. Commands are thus applied in the order they reached Redis, whoever sent them.
 local function defer(i, stored)
   if not stored then
-    local c, args = cmds[i], {}
-    for j = c.first, c.last do args[#args + 1] = encode(ARGV[j]) end
-    redis.call('RPUSH', KEYS[8], '[' .. table.concat(args, ',') .. ']')
+    redis.call('RPUSH', KEYS[8], ARGV[i + 1])
     setApplied(cmds[i].commandId, QUEUED)
     S.queued = S.queued + 1
   end
@@ -650,7 +637,7 @@ local function step(i)
     if S.budget <= 0 then return defer(i, stored) end
     local queued = redis.call('LPOP', KEYS[8])
     S.queued = S.queued - 1
-    if not applyCommand(queuedCommand(queued)) then return defer(i, stored) end
+    if not applyCommand(readCommand(queued)) then return defer(i, stored) end
   end
 
   -- 3. Then this command, unless it was queued and has just been applied.
