@@ -409,7 +409,7 @@ async function main(): Promise<void> {
     console.log(
       `  by key: bids+asks ${per((keyMemory.bids ?? 0) + (keyMemory.asks ?? 0), resting)} B per resting ` +
         `order; orders hash ${per(keyMemory.orders ?? 0, records)} B per record (${fmt(records)} ` +
-        `records, resting and finished); applied ids ${per(keyMemory.applied ?? 0, opts.commands)} B ` +
+        `records, resting and finished); applied ids ${per(keyMemory.applied ?? 0, opts.commands)} B (kept for the retention time, 24 h) ` +
         `and outbox ${per(keyMemory.events ?? 0, opts.commands)} B per command`,
     );
   } finally {
