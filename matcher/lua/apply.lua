@@ -54,7 +54,7 @@ end
 local MAX_SAFE = 9007199254740991
 local IN_PROGRESS = '{"inProgress":true,"events":['
 local QUEUED = '{"queued":true}'
-local NEW, REJECTED, CANCELED, EXPIRED, CANCEL_REJECTED = 1, 5, 3, 4, 6 -- TRADE (2): fill
+local EXPIRED, REJECTED, CANCEL_REJECTED = 4, 5, 6 -- NEW 1, TRADE 2, CANCELED 3: inline
 
 -- A command from its JSON text: an array as above, or (queued by an earlier version) an object
 -- with the same fields by name. nil when it is neither.
@@ -166,15 +166,17 @@ local S = {
   finished = {},
 }
 
--- Appends an event (compact, see the top) of the command being applied; rest: the kind's fields.
-local function emit(kind, o, orderSeq, rest)
+-- Appends an event (compact, see the top) of the command being applied, about the order whose
+-- ids are uj and oj (JSON); rest: the kind's fields. NEW, TRADE and CANCELED, the frequent ones,
+-- are written with one format call each where they happen.
+local function emit(kind, uj, oj, orderSeq, rest)
   S.eventSeq = S.eventSeq + 1
   local out = S.out
-  out[#out + 1] = fmt('[%d,%d,%d,%d,%s,%s,%s]', kind, S.eventSeq, orderSeq, S.now, o.uj, o.oj, rest)
+  out[#out + 1] = fmt('[%d,%d,%d,%d,%s,%s,%s]', kind, S.eventSeq, orderSeq, S.now, uj, oj, rest)
 end
 
-local function reject(o, code, msg, orderSeq)
-  emit(REJECTED, o, orderSeq, fmt('"%s",%s,%s', code, encode(msg), encode(S.ccoin)))
+local function reject(uj, oj, code, msg, orderSeq)
+  emit(REJECTED, uj, oj, orderSeq, fmt('"%s",%s,%s', code, encode(msg), encode(S.ccoin)))
 end
 
 -- ── Order records ───────────────────────────────────────────────────────────────────────────
@@ -246,7 +248,7 @@ local function expire(o, reason)
   o.orderSeq = o.orderSeq + 1
   o.status = 'EXPIRED'
   o.reason = reason
-  emit(EXPIRED, o, o.orderSeq, fmt('"%s",%d,%d', reason, o.filled, o.quantity - o.filled))
+  emit(EXPIRED, o.uj, o.oj, o.orderSeq, fmt('"%s",%d,%d', reason, o.filled, o.quantity - o.filled))
 end
 
 -- One side of trade S.tradeSeq, with its TRADE event (one format call: the hottest event).
@@ -378,16 +380,15 @@ local function isWhole(v, min)
 end
 
 local function place(c)
-  local o = { key = c.key or (c.userID .. '/' .. c.orderId), uj = encode(c.userID),
-    oj = encode(c.orderId) }
+  local key, uj, oj = c.key or (c.userID .. '/' .. c.orderId), encode(c.userID), encode(c.orderId)
   if c.coinID ~= S.coin then
-    return reject(o, 'UNKNOWN_MARKET', 'no book for market ' .. c.coinID, 1)
+    return reject(uj, oj, 'UNKNOWN_MARKET', 'no book for market ' .. c.coinID, 1)
   end
   local price, attempt = c.price, c.attempt
   if price == NULL then price = nil end
   if attempt == nil or attempt == NULL then attempt = 0 end
 
-  local r = getOrder(o.key)
+  local r = getOrder(key)
   if r then
     -- A MARKET/IOC remainder that found no liquidity, sent again by its workflow.
     if r.status == 'EXPIRED' and r.reason == 'NO_LIQUIDITY' and isWhole(attempt, 0)
@@ -400,66 +401,74 @@ local function place(c)
       if r.timeInForce == 'FOK' then phase = 'fok' end
       return runSweep(r, { phase = phase, cursor = 0, acc = 0 })
     end
-    return reject(o, 'DUPLICATE_ORDER_ID', 'orderId ' .. c.orderId .. ' is already used by '
+    return reject(uj, oj, 'DUPLICATE_ORDER_ID', 'orderId ' .. c.orderId .. ' is already used by '
       .. c.userID, 0)
   end
 
   local side, orderType, tif, stp = c.side, c.orderType, c.timeInForce, c.selfTradePrevention
   if side ~= 'BUY' and side ~= 'SELL' then
-    return reject(o, 'INVALID_ORDER', 'side must be BUY or SELL', 1)
+    return reject(uj, oj, 'INVALID_ORDER', 'side must be BUY or SELL', 1)
   end
   if orderType ~= 'LIMIT' and orderType ~= 'MARKET' and orderType ~= 'LIMIT_MAKER' then
-    return reject(o, 'INVALID_ORDER', 'orderType must be LIMIT, MARKET or LIMIT_MAKER', 1)
+    return reject(uj, oj, 'INVALID_ORDER', 'orderType must be LIMIT, MARKET or LIMIT_MAKER', 1)
   end
   if tif ~= 'GTC' and tif ~= 'IOC' and tif ~= 'FOK' then
-    return reject(o, 'INVALID_ORDER', 'timeInForce must be GTC, IOC or FOK', 1)
+    return reject(uj, oj, 'INVALID_ORDER', 'timeInForce must be GTC, IOC or FOK', 1)
   end
   if stp ~= 'EXPIRE_MAKER' and stp ~= 'EXPIRE_TAKER' and stp ~= 'EXPIRE_BOTH' and stp ~= 'NONE' then
-    return reject(o, 'INVALID_ORDER',
+    return reject(uj, oj, 'INVALID_ORDER',
       'selfTradePrevention must be EXPIRE_MAKER, EXPIRE_TAKER, EXPIRE_BOTH or NONE', 1)
   end
   if not isWhole(attempt, 0) then
-    return reject(o, 'INVALID_ORDER', 'attempt must be a non-negative integer', 1)
+    return reject(uj, oj, 'INVALID_ORDER', 'attempt must be a non-negative integer', 1)
   end
   if orderType == 'MARKET' and tif == 'GTC' then
-    return reject(o, 'INVALID_ORDER', 'a MARKET order is IOC or FOK, never GTC', 1)
+    return reject(uj, oj, 'INVALID_ORDER', 'a MARKET order is IOC or FOK, never GTC', 1)
   end
   if orderType == 'LIMIT_MAKER' and tif ~= 'GTC' then
-    return reject(o, 'INVALID_ORDER', 'a LIMIT_MAKER order rests on the book: GTC only', 1)
+    return reject(uj, oj, 'INVALID_ORDER', 'a LIMIT_MAKER order rests on the book: GTC only', 1)
   end
   local qty = c.quantity
   if not isWhole(qty, 1) or qty < S.minQty or qty > S.maxQty then
-    return reject(o, 'INVALID_QUANTITY', fmt('quantity must be a whole number of steps from %d to %d',
-      S.minQty, S.maxQty), 1)
+    return reject(uj, oj, 'INVALID_QUANTITY', fmt(
+      'quantity must be a whole number of steps from %d to %d', S.minQty, S.maxQty), 1)
   end
+  local event
   if orderType == 'MARKET' then
-    if price ~= nil then return reject(o, 'INVALID_PRICE', 'a MARKET order takes no price', 1) end
+    if price ~= nil then
+      return reject(uj, oj, 'INVALID_PRICE', 'a MARKET order takes no price', 1)
+    end
+    event = fmt('[1,%d,1,%d,%s,%s,"%s","%s","%s",null,%d]', S.eventSeq + 1, S.now, uj, oj, side,
+      orderType, tif, qty)
   else
     if not isWhole(price, 1) then
-      return reject(o, 'INVALID_PRICE', 'price must be a positive whole number of ticks', 1)
+      return reject(uj, oj, 'INVALID_PRICE', 'price must be a positive whole number of ticks', 1)
     end
     -- Both factors are below 2^53 and rounding is monotonic, so the comparison with an integer
     -- threshold below 2^53 is exact even when the product itself is not.
     if price * qty < S.minNotional then
-      return reject(o, 'MIN_NOTIONAL', fmt('price * quantity is below the minimum notional of %d',
-        S.minNotional), 1)
+      return reject(uj, oj, 'MIN_NOTIONAL', fmt(
+        'price * quantity is below the minimum notional of %d', S.minNotional), 1)
     end
     if orderType == 'LIMIT_MAKER' then
       local opp = KEYS[1]
       if side == 'BUY' then opp = KEYS[2] end
       local top = best(opp)
       if top and ((side == 'BUY' and top[2] <= price) or (side == 'SELL' and -top[2] >= price)) then
-        return reject(o, 'WOULD_CROSS', 'a LIMIT_MAKER order would trade at once', 1)
+        return reject(uj, oj, 'WOULD_CROSS', 'a LIMIT_MAKER order would trade at once', 1)
       end
     end
+    event = fmt('[1,%d,1,%d,%s,%s,"%s","%s","%s",%d,%d]', S.eventSeq + 1, S.now, uj, oj, side,
+      orderType, tif, price, qty)
   end
 
-  o.userID, o.orderId, o.side, o.orderType, o.timeInForce = c.userID, c.orderId, side, orderType, tif
-  o.selfTradePrevention, o.price, o.quantity, o.filled = stp, price, qty, 0
-  o.status, o.orderSeq, o.attempt = 'NEW', 1, attempt
-  local priceJ = 'null'
-  if price then priceJ = fmt('%d', price) end
-  emit(NEW, o, 1, fmt('"%s","%s","%s",%s,%d', side, orderType, tif, priceJ, qty))
+  -- NEW, then the sweep. One constructor: the record's table is sized once.
+  S.eventSeq = S.eventSeq + 1
+  local out = S.out
+  out[#out + 1] = event
+  local o = { key = key, uj = uj, oj = oj, userID = c.userID, orderId = c.orderId, side = side,
+    orderType = orderType, timeInForce = tif, selfTradePrevention = stp, price = price,
+    quantity = qty, filled = 0, status = 'NEW', orderSeq = 1, attempt = attempt }
   local phase = 'match'
   if tif == 'FOK' then phase = 'fok' end
   runSweep(o, { phase = phase, cursor = 0, acc = 0 })
@@ -468,14 +477,15 @@ end
 local function cancel(c)
   local o = c.coinID == S.coin and getOrder(c.key or (c.userID .. '/' .. c.orderId))
   if not o or not o.member then
-    o = { uj = encode(c.userID), oj = encode(c.orderId) }
-    return emit(CANCEL_REJECTED, o, 0, fmt('"UNKNOWN_ORDER",%s,%s',
+    return emit(CANCEL_REJECTED, encode(c.userID), encode(c.orderId), 0, fmt('"UNKNOWN_ORDER",%s,%s',
       encode('no open order ' .. c.orderId .. ' of ' .. c.userID), encode(S.ccoin)))
   end
   if o.side == 'BUY' then unbook(KEYS[1], o) else unbook(KEYS[2], o) end
   o.status = 'CANCELED'
   o.orderSeq = o.orderSeq + 1
-  emit(CANCELED, o, o.orderSeq, fmt('%d', o.filled))
+  S.eventSeq = S.eventSeq + 1
+  local out = S.out
+  out[#out + 1] = fmt('[3,%d,%d,%d,%s,%s,%d]', S.eventSeq, o.orderSeq, S.now, o.uj, o.oj, o.filled)
   saveOrder(o)
 end
 
