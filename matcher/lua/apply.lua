@@ -197,23 +197,25 @@ local function encodeOrder(o)
     o.attempt, bookSeq, o.reason or '', o.uj, o.oj)
 end
 
+-- The record under key, decoded, with its key and its ids as JSON (uj, oj) for events.
 local function decodeOrder(key, text)
   local f = cjson.decode(text)
   if f[1] ~= 2 then -- a record of the JSON object format
     if f.price == NULL then f.price = nil end
     if f.member == NULL then f.member = nil end
     if f.reason == NULL then f.reason = nil end
+    f.key, f.uj, f.oj = key, encode(f.userID), encode(f.orderId)
     return f
   end
-  local o = {
-    side = f[2], orderType = f[3], timeInForce = f[4], selfTradePrevention = f[5], price = f[6],
-    quantity = f[7], filled = f[8], status = f[9], orderSeq = f[10], attempt = f[11],
-    userID = f[14], orderId = f[15],
-  }
-  if o.price == NULL then o.price = nil end
-  if f[12] ~= 0 then o.member = fmt('%016d:%s', f[12], key) end
-  if f[13] ~= '' then o.reason = f[13] end
-  return o
+  local price, member, reason, userID, orderId = f[6], nil, nil, f[14], f[15]
+  if price == NULL then price = nil end
+  if f[12] ~= 0 then member = fmt('%016d:%s', f[12], key) end
+  if f[13] ~= '' then reason = f[13] end
+  -- One constructor (member and reason too, even when nil): the table is sized once.
+  return { key = key, uj = encode(userID), oj = encode(orderId), userID = userID,
+    orderId = orderId, side = f[2], orderType = f[3], timeInForce = f[4],
+    selfTradePrevention = f[5], price = price, quantity = f[7], filled = f[8], status = f[9],
+    orderSeq = f[10], attempt = f[11], member = member, reason = reason }
 end
 
 -- Marks the record changed: written back (once) at the end of the call.
@@ -235,9 +237,6 @@ local function getOrder(key)
   if json == nil then json = redis.call('HGET', KEYS[3], key) end
   if not json then return nil end
   o = decodeOrder(key, json)
-  o.key = key
-  o.uj = encode(o.userID)
-  o.oj = encode(o.orderId)
   S.orders[key] = o
   return o
 end
@@ -477,8 +476,9 @@ end
 local function cancel(c)
   local o = c.coinID == S.coin and getOrder(c.key or (c.userID .. '/' .. c.orderId))
   if not o or not o.member then
-    return emit(CANCEL_REJECTED, encode(c.userID), encode(c.orderId), 0, fmt('"UNKNOWN_ORDER",%s,%s',
-      encode('no open order ' .. c.orderId .. ' of ' .. c.userID), encode(S.ccoin)))
+    return emit(CANCEL_REJECTED, encode(c.userID), encode(c.orderId), 0,
+      fmt('"UNKNOWN_ORDER",%s,%s', encode('no open order ' .. c.orderId .. ' of ' .. c.userID),
+        encode(S.ccoin)))
   end
   if o.side == 'BUY' then unbook(KEYS[1], o) else unbook(KEYS[2], o) end
   o.status = 'CANCELED'
