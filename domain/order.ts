@@ -49,6 +49,9 @@ export const rejectCodes = [
   'MIN_NOTIONAL',
   'DUPLICATE_ORDER_ID',
   'UNKNOWN_ORDER',
+  // A place issued so long ago that the matcher may have applied it and forgotten it since: it
+  // is refused rather than risk placing the order twice (see matcher/lua/apply.lua, retention).
+  'STALE_COMMAND',
 ] as const;
 export type RejectCode = (typeof rejectCodes)[number];
 
@@ -244,6 +247,11 @@ const commandBase = {
   orderId: idSchema,
   userID: idSchema,
   coinID: z.string().min(1).max(20),
+  /**
+   * When the command was first issued (ms since the epoch; the same in every re-send). The
+   * matcher refuses a place older than what it has forgotten; absent counts as very old.
+   */
+  issuedAt: z.int().min(0).optional(),
 };
 
 export const placeCommandSchema = z.strictObject({

@@ -29,6 +29,7 @@ export function commandArg(cmd: MatcherCommand): string {
       cmd.price,
       cmd.quantity,
       cmd.attempt,
+      cmd.issuedAt ?? null,
     ]);
   if (cmd.cmd === 'cancel')
     return JSON.stringify(['c', cmd.commandId, cmd.coinID, cmd.userID, cmd.orderId]);

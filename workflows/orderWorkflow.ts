@@ -64,7 +64,9 @@ export async function orderWorkflow(input: AcceptedOrder | OrderStateData): Prom
   let outstanding: { command: MatcherCommand; sends: number; sentAt: number } | undefined;
   let cancelRequested = false;
 
-  const send = async (command: MatcherCommand): Promise<void> => {
+  const send = async (issued: MatcherCommand): Promise<void> => {
+    // Stamped once: re-sends carry the first issue time (the matcher judges staleness by it).
+    const command = { ...issued, issuedAt: issued.issuedAt ?? Date.now() };
     const sends = outstanding?.command.commandId === command.commandId ? outstanding.sends : 0;
     await enqueueCommand.executeWithOptions(
       { summary: `${command.cmd} ${command.commandId}${sends ? ` (re-send ${sends})` : ''}` },

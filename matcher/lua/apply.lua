@@ -6,15 +6,15 @@
 --     one entry per call that emitted events, fields `seq` '<first>-<last>' and `cmds`, the JSON
 --     array of the commands whose applied entries hold those events, in order; the events
 --     themselves are stored once, in the applied entries, and the publisher reads them there)
---   6 counters (eventSeq, tradeSeq, bookSeq, queued, pending)
+--   6 counters (eventSeq, tradeSeq, bookSeq, queued, pending, forgottenTo)
 --   7 config (coinID, minQty, maxQty, minNotional, retentionMs)
 --   8 queue (commands that arrived while a sweep was pending, in arrival order)
---   9 history (one entry per call that finished commands: '<time> <eventSeq> <JSON ids>', so
---     that their applied entries go once older than retentionMs and published; see trim)
+--   9 history (one entry per call that finished commands or orders, '[time, eventSeq, [command
+--     ids], [order keys]]', so that they are forgotten once older than retentionMs; see trim)
 -- ARGV: 1 maxMatchesPerCall (the work budget of the whole call), 2… the commands in order, each a
 --   JSON array (matcher/entries.ts commandArg; a third quicker to decode than an object):
 --     ["p", commandId, coinID, userID, orderId, side, orderType, timeInForce, selfTradePrevention,
---       price|null, quantity, attempt]
+--       price|null, quantity, attempt, issuedAt|null]
 --     ["c", commandId, coinID, userID, orderId]
 -- Returns the applied entry of each command it finished, in order: a JSON array of its events in
 -- the compact form below (matcher/entries.ts expands them). Fewer entries than commands means the
@@ -54,6 +54,8 @@ end
 local MAX_SAFE = 9007199254740991
 local IN_PROGRESS = '{"inProgress":true,"events":['
 local QUEUED = '{"queued":true}'
+-- How far the workflows' clock (issuedAt) and Redis's may disagree.
+local CLOCK_SKEW_MS = 300000
 local EXPIRED, REJECTED, CANCEL_REJECTED = 4, 5, 6 -- NEW 1, TRADE 2, CANCELED 3: inline
 
 -- A command from its JSON text: an array as above, or (queued by an earlier version) an object
@@ -62,10 +64,10 @@ local function readCommand(text)
   local a = cjson.decode(text)
   if type(a) ~= 'table' then return nil end
   local kind = a[1]
-  if kind == 'p' and #a == 12 then
+  if kind == 'p' and (#a == 12 or #a == 13) then
     return { cmd = 'place', commandId = a[2], coinID = a[3], userID = a[4], orderId = a[5],
       side = a[6], orderType = a[7], timeInForce = a[8], selfTradePrevention = a[9],
-      price = a[10], quantity = a[11], attempt = a[12] }
+      price = a[10], quantity = a[11], attempt = a[12], issuedAt = a[13] }
   elseif kind == 'c' and #a == 5 then
     return { cmd = 'cancel', commandId = a[2], coinID = a[3], userID = a[4], orderId = a[5] }
   elseif kind == nil and (a.cmd == 'place' or a.cmd == 'cancel') then
@@ -98,7 +100,8 @@ for i = 2, #ARGV do
   cmds[i - 1] = c
 end
 
-local counters = redis.call('HMGET', KEYS[6], 'eventSeq', 'tradeSeq', 'bookSeq', 'queued', 'pending')
+local counters = redis.call('HMGET', KEYS[6], 'eventSeq', 'tradeSeq', 'bookSeq', 'queued', 'pending',
+  'forgottenTo')
 local config = redis.call('HMGET', KEYS[7], 'coinID', 'minQty', 'maxQty', 'minNotional',
   'retentionMs')
 local clock = redis.call('TIME')
@@ -136,6 +139,8 @@ local S = {
   maxQty = tonumber(config[3]),
   minNotional = tonumber(config[4]),
   retentionMs = tonumber(config[5]),
+  -- The newest time of what trim has forgotten (applied entries, finished orders), if anything.
+  forgottenTo = tonumber(counters[6]),
   -- The command whose events are being produced (a pending sweep's, then the new one's).
   cid = nil,
   cidJ = nil,
@@ -388,6 +393,18 @@ local function place(c)
   if attempt == nil or attempt == NULL then attempt = 0 end
 
   local r = getOrder(key)
+  if not r and S.forgottenTo then
+    -- Its order may have existed, finished and been forgotten: placed again, it would trade twice.
+    -- A place is issued before it is applied, so one issued after what was forgotten (give or
+    -- take the clocks' skew) cannot be such an order. Without issuedAt: refused.
+    local issuedAt = c.issuedAt
+    if type(issuedAt) ~= 'number' then issuedAt = 0 end
+    if issuedAt <= S.forgottenTo + CLOCK_SKEW_MS then
+      return reject(uj, oj, 'STALE_COMMAND', fmt('issued at %d, before %d: what the book has '
+        .. 'forgotten by then may include this order; not placed', issuedAt,
+        S.forgottenTo + CLOCK_SKEW_MS), 1)
+    end
+  end
   if r then
     -- A MARKET/IOC remainder that found no liquidity, sent again by its workflow.
     if r.status == 'EXPIRED' and r.reason == 'NO_LIQUIDITY' and isWhole(attempt, 0)
@@ -517,9 +534,19 @@ local function flush()
     redis.call('XADD', KEYS[5], '*', 'seq', fmt('%d-%d', S.firstSeq, S.eventSeq), 'cmds',
       '[' .. table.concat(S.refs, ',') .. ']')
   end
-  if #S.finished > 0 then
-    redis.call('RPUSH', KEYS[9], fmt('%d %d [%s]', S.now, S.eventSeq,
-      table.concat(S.finished, ',')))
+  -- Orders that will never change again (an unmatched remainder may be re-placed: kept).
+  local closed = {}
+  for i = 1, #S.dirtyKeys do
+    local o = S.orders[S.dirtyKeys[i]]
+    local status = o.status
+    if status == 'FILLED' or status == 'CANCELED'
+      or (status == 'EXPIRED' and o.reason ~= 'NO_LIQUIDITY') then
+      closed[#closed + 1] = encode(o.key)
+    end
+  end
+  if #S.finished > 0 or #closed > 0 then
+    redis.call('RPUSH', KEYS[9], fmt('[%d,%d,[%s],[%s]]', S.now, S.eventSeq,
+      table.concat(S.finished, ','), table.concat(closed, ',')))
   end
   if not S.changed then return end
   redis.call('HSET', KEYS[6], 'eventSeq', fmt('%d', S.eventSeq), 'tradeSeq', fmt('%d', S.tradeSeq),
@@ -567,19 +594,21 @@ end
 
 -- ── Retention ───────────────────────────────────────────────────────────────────────────────
 -- A finished command's applied entry answers redeliveries with the first outcome and holds its
--- events until the publisher has sent them. It goes (with the rest of its history entry) once
--- older than retentionMs and once every event up to the entry's eventSeq has left the outbox (the
--- publisher deletes entries in order after SNS took them). Order records stay, so a command
--- redelivered after that still changes nothing: a place finds its order (DUPLICATE_ORDER_ID), a
--- cancel finds it closed (CANCEL_REJECTED), both with orderSeq 0. At most two history entries go
--- per call (one comes per call), so the work stays bounded.
+-- events until the publisher has sent them; a closed order's record answers later commands for
+-- it. Both are forgotten (with the rest of their history entry) once older than retentionMs and
+-- once every event up to the entry's eventSeq has left the outbox (the publisher deletes entries
+-- in order after SNS took them). What a redelivery meets after that changes nothing: a cancel
+-- finds no open order (CANCEL_REJECTED, orderSeq 0); a place issued before forgottenTo is
+-- refused (STALE_COMMAND), since its order may be one of those forgotten. At most two history
+-- entries go per call (one comes per call), so the work stays bounded.
 local function trim()
   local published
   for _ = 1, 2 do
-    local entry = redis.call('LINDEX', KEYS[9], 0)
-    if not entry then return end
-    local time, eventSeq, ids = string.match(entry, '^(%d+) (%d+) (.*)$')
-    if tonumber(time) > S.now - S.retentionMs then return end
+    local text = redis.call('LINDEX', KEYS[9], 0)
+    if not text then return end
+    local entry = cjson.decode(text)
+    local time, eventSeq, ids, orderKeys = entry[1], entry[2], entry[3], entry[4]
+    if time > S.now - S.retentionMs then return end
     if published == nil then
       -- The first event still in the outbox (entries of the v1 format hold no seq: wait).
       local first = redis.call('XRANGE', KEYS[5], '-', '+', 'COUNT', 1)[1]
@@ -592,9 +621,14 @@ local function trim()
         end
       end
     end
-    if tonumber(eventSeq) > published then return end
+    if eventSeq > published then return end
     redis.call('LPOP', KEYS[9])
-    redis.call('HDEL', KEYS[4], unpack(cjson.decode(ids)))
+    if #ids > 0 then redis.call('HDEL', KEYS[4], unpack(ids)) end
+    if #orderKeys > 0 then redis.call('HDEL', KEYS[3], unpack(orderKeys)) end
+    if not S.forgottenTo or time > S.forgottenTo then
+      S.forgottenTo = time
+      redis.call('HSET', KEYS[6], 'forgottenTo', fmt('%d', time))
+    end
   end
 end
 

@@ -618,7 +618,7 @@ describe('retry of an unmatched MARKET/IOC remainder', () => {
   });
 });
 
-describe('retention of applied entries', () => {
+describe('retention: applied entries and closed orders are forgotten', () => {
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   const publishAll = async (book: Book) => {
     // What the publisher does once SNS took an entry's events.
@@ -648,29 +648,45 @@ describe('retention of applied entries', () => {
     expect(await book.cancel(cancel)).toEqual(first[2]);
   });
 
-  test('a command redelivered after its entry went changes nothing', async () => {
+  test('after an order is forgotten, a redelivered command changes nothing', async () => {
     const book = await newBook({ appliedRetentionMs: 0 });
-    const ask = limit('m', 'a', 'SELL', 100, 5);
-    const bid = limit('t', 'b', 'BUY', 100, 5);
-    const rest = limit('m', 'r', 'SELL', 101, 1);
+    const issuedAt = Date.now();
+    const ask = { ...limit('m', 'a', 'SELL', 100, 5), issuedAt };
+    const bid = { ...limit('t', 'b', 'BUY', 100, 5), issuedAt };
+    const rest = { ...limit('m', 'r', 'SELL', 101, 1), issuedAt };
     const cancel = cancelCmd('m', 'r');
     for (const c of [ask, bid, rest, cancel]) await book.apply(c);
     await publishAll(book);
-    await book.apply(limit('x', 'x1', 'BUY', 90, 1));
-    await book.apply(limit('x', 'x2', 'BUY', 90, 1));
+    const later = Date.now() + 3_600_000; // issued well after anything forgotten
+    await book.apply({ ...limit('x', 'x1', 'BUY', 90, 2), issuedAt: later });
+    await book.apply({ ...limit('x', 'x2', 'BUY', 90, 2), issuedAt: later });
+    // Filled and canceled orders are forgotten with their commands; the resting one stays.
     for (const c of [ask, bid, rest, cancel])
       expect(await redis.hexists(book.keys.applied, c.commandId)).toBe(0);
+    expect(Object.keys(await redis.hgetall(book.keys.orders)).sort()).toEqual(['x/x1', 'x/x2']);
+    const forgottenTo = Number(await redis.hget(book.keys.counters, 'forgottenTo'));
+    expect(forgottenTo).toBeGreaterThanOrEqual(issuedAt);
     const snapshot = await book.snapshot();
     const records = await redis.hgetall(book.keys.orders);
-    const answers = await book.applyBatch([ask, bid, cancel]);
-    expect(answers.map(story)).toEqual([['REJECTED a'], ['REJECTED b'], ['CANCEL_REJECTED r']]);
+    // Placed again they would trade twice: refused, as is a place without issuedAt.
+    const answers = await book.applyBatch([ask, bid, cancel, limit('y', 'y1', 'SELL', 90, 1)]);
+    expect(answers.map(story)).toEqual([
+      ['REJECTED a'],
+      ['REJECTED b'],
+      ['CANCEL_REJECTED r'],
+      ['REJECTED y1'],
+    ]);
     expect(answers.flat().map((e) => [e.orderSeq, 'reason' in e && e.reason])).toEqual([
-      [0, 'DUPLICATE_ORDER_ID'],
-      [0, 'DUPLICATE_ORDER_ID'],
+      [1, 'STALE_COMMAND'],
+      [1, 'STALE_COMMAND'],
       [0, 'UNKNOWN_ORDER'],
+      [1, 'STALE_COMMAND'],
     ]);
     expect(await book.snapshot()).toEqual(snapshot);
     expect(await redis.hgetall(book.keys.orders)).toEqual(records);
+    // A place issued after what was forgotten (beyond the clocks' 5 minutes of skew) goes on.
+    const fresh = { ...limit('y', 'y2', 'SELL', 90, 2), issuedAt: forgottenTo + 300_001 };
+    expect(story(await book.place(fresh))).toEqual(['NEW y2', 'TRADE y2', 'TRADE x1']);
   });
 });
 
