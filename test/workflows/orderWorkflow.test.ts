@@ -345,6 +345,9 @@ test('a command the matcher never answers is sent again after the acknowledgemen
   );
   expect(resent.commandId).toBe(first.commandId);
   expect(sends[commands.lastIndexOf(resent)]).toBe(1);
+  // Stamped once, when first issued: the re-send keeps it (the matcher judges staleness by it).
+  expect(first.issuedAt).toEqual(expect.any(Number));
+  expect(resent.issuedAt).toBe(first.issuedAt);
   await handle.signal(
     matcherEventSignal,
     eventFor(resent, 1, { event: 'REJECTED', reason: 'MIN_NOTIONAL', msg: 'too small' }),
