@@ -35,6 +35,9 @@ export interface ConnectOptions {
 
 type Waiter = { match: (m: unknown) => boolean; resolve: (m: unknown) => void };
 
+/** Reports held for a first listener at most (a client nobody listens to must not grow). */
+const maxUnheard = 1000;
+
 export class TradingClient {
   /** Every execution report pushed so far, in arrival order. */
   readonly reports: ExecutionReport[] = [];
@@ -45,6 +48,8 @@ export class TradingClient {
   private readonly pending = new Map<string, (a: Answer) => void>();
   private readonly waiters = new Set<Waiter>();
   private readonly listeners = new Set<(r: ExecutionReport) => void>();
+  /** Reports pushed before any listener was there (right after connecting), for the first one. */
+  private unheard: ExecutionReport[] = [];
   private nextId = 1;
 
   private constructor(
@@ -96,6 +101,7 @@ export class TradingClient {
     if (m && typeof m === 'object' && m.event === 'executionReport') {
       const report = message as ExecutionReport;
       if (this.keepHistory) this.reports.push(report);
+      if (this.listeners.size === 0 && this.unheard.length < maxUnheard) this.unheard.push(report);
       for (const listener of this.listeners) listener(report);
     } else if (m && typeof m === 'object' && typeof m.status === 'number') {
       const resolve = this.pending.get(String(m.id));
@@ -159,9 +165,16 @@ export class TradingClient {
     );
   }
 
-  /** Calls `listener` for each report pushed from now on; returns an unsubscribe function. */
+  /**
+   * Calls `listener` for each report pushed from now on — the first listener also gets those
+   * pushed before any listened (a push can beat the caller's subscribe after connect). Returns
+   * an unsubscribe function.
+   */
   onReport(listener: (r: ExecutionReport) => void): () => void {
     this.listeners.add(listener);
+    const unheard = this.unheard;
+    this.unheard = [];
+    for (const report of unheard) listener(report);
     return () => this.listeners.delete(listener);
   }
 

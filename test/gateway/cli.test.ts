@@ -167,7 +167,7 @@ test('trade watch prints each pushed report as one line', async () => {
         Data: JSON.stringify({ ...report, userID: user }),
       }),
     );
-    await eventually(() => lines.length > 0);
+    await eventually(() => lines.length > 0, 15_000); // a cold tsx child on a busy machine
     expect(lines[0]).toContain('PARTIALLY_FILLED BUY 0.5 BTC @ 30000.00  filled 0.2/0.5');
   } finally {
     sdk.destroy();
