@@ -55,6 +55,22 @@ test('PostToConnection reaches the socket as a text frame', async () => {
   await client.close();
 });
 
+test('a report pushed before the client listens reaches its first listener', async () => {
+  const user = uniqueUser('early');
+  const client = await connectAs(twin, user);
+  const id = await connectionOf(user);
+  const report = { event: 'executionReport', orderId: 'o1', seq: 1, status: 'NEW' };
+  await sdk.send(new PostToConnectionCommand({ ConnectionId: id, Data: JSON.stringify(report) }));
+  await client.waitForMessage((m) => (m as { orderId?: string }).orderId === 'o1');
+  const heard: unknown[] = [];
+  client.onReport((r) => heard.push(r));
+  expect(heard).toEqual([report]);
+  const later: unknown[] = [];
+  client.onReport((r) => later.push(r)); // only the first listener gets what came before
+  expect(later).toEqual([]);
+  await client.close();
+});
+
 test('the stage path form /{stage}/@connections/{id} works too', async () => {
   const user = uniqueUser('stage');
   const client = await connectAs(twin, user);
