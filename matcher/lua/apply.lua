@@ -56,6 +56,8 @@ local IN_PROGRESS = '{"inProgress":true,"events":['
 local QUEUED = '{"queued":true}'
 -- How far the workflows' clock (issuedAt) and Redis's may disagree.
 local CLOCK_SKEW_MS = 300000
+-- Queued commands one call applies at most (the rest in the next calls).
+local MAX_DEQUEUED_PER_CALL = 500
 local EXPIRED, REJECTED, CANCEL_REJECTED = 4, 5, 6 -- NEW 1, TRADE 2, CANCELED 3: inline
 
 -- A command from its JSON text: an array as above, or (queued by an earlier version) an object
@@ -132,6 +134,8 @@ local S = {
   tradeSeq = tonumber(counters[2]) or 0,
   bookSeq = tonumber(counters[3]) or 0,
   queued = tonumber(counters[4]) or 0,
+  -- Queued commands this call has taken up.
+  dequeued = 0,
   budget = budget,
   now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000),
   coin = config[1],
@@ -677,10 +681,18 @@ local function step(i)
   end
 
   -- 2. Then the commands that arrived while it was pending, in arrival order.
+  -- A command that matches nothing costs no budget, so the count is bounded too: the call's
+  -- writes go out as one command each, whose arguments Lua's unpack caps (8,000).
   while S.queued > 0 do
-    if S.budget <= 0 then return defer(i, stored) end
+    if S.budget <= 0 or S.dequeued >= MAX_DEQUEUED_PER_CALL then
+      -- This command may be among those just taken up: then it is done (the rest came later).
+      local entry = S.applied[commandId]
+      if entry and string.byte(entry, 1) == 91 then return entry end
+      return defer(i, stored)
+    end
     local queued = redis.call('LPOP', KEYS[8])
     S.queued = S.queued - 1
+    S.dequeued = S.dequeued + 1
     if not applyCommand(readCommand(queued)) then return defer(i, stored) end
   end
 

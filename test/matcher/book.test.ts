@@ -864,6 +864,30 @@ describe('arrival order while a sweep is pending', () => {
     ]);
   });
 
+  test('a long queue drains 500 commands per call, in order', async () => {
+    const ns = namespace('book');
+    const slow = await newBook({ namespace: ns, maxMatchesPerCall: 1 });
+    // The taker's own asks: self-trade prevention expires one per call, so the sweep stays
+    // pending for 700 calls while later commands queue up.
+    const own = Array.from({ length: 700 }, (_, i) => limit('t', `a${i}`, 'SELL', 100, 1));
+    await slow.applyBatch(own);
+    const sweep = market('t', 'sweep', 'BUY', 1, { selfTradePrevention: 'EXPIRE_MAKER' });
+    expect((await slow.applyStep(sweep)).status).toBe('continue');
+    const late = Array.from({ length: 600 }, (_, i) => limit(`q${i}`, `b${i}`, 'BUY', 90, 2));
+    for (const cmd of late) expect((await slow.applyStep(cmd)).status).toBe('continue');
+    expect(await redis.llen(slow.keys.queue)).toBe(600);
+    // Budget to spare: the sweep ends, then 500 queued commands, then the call stops.
+    const fast = await openBook(redis, tst, { namespace: ns, maxMatchesPerCall: 1000 });
+    expect((await fast.applyStep(late[0]!)).status).toBe('done');
+    expect(await redis.llen(slow.keys.queue)).toBe(100);
+    expect(story(await fast.apply(sweep)).slice(-2)).toEqual(['EXPIRED a699', 'EXPIRED sweep']);
+    const answers = await fast.applyBatch(late);
+    expect(answers.map(story)).toEqual(late.map((c) => [`NEW ${c.orderId}`]));
+    expect(await redis.llen(slow.keys.queue)).toBe(0);
+    const news = (await outbox(redis, slow)).filter((e) => e.event === 'NEW');
+    expect(news.map((e) => e.orderId).slice(-600)).toEqual(late.map((c) => c.orderId));
+  });
+
   test('one handle: concurrent calls are applied in call order', async () => {
     const book = await newBook({ maxMatchesPerCall: 1 });
     const ref = new ReferenceBook(tst);
