@@ -38,6 +38,11 @@ export const env = {
   matcherAppliedRetentionMs: positiveInt('MATCHER_APPLIED_RETENTION_MS', 24 * 60 * 60 * 1000),
   /** SQS long-poll wait; shorter in tests so shutdown is quick. */
   sqsWaitSeconds: positiveInt('SQS_WAIT_SECONDS', 20),
+  /**
+   * How long a message the matcher or relay received stays invisible, renewed while it works: a
+   * consumer that dies holds up its messages (and their FIFO group) for at most this long.
+   */
+  sqsLeaseSeconds: positiveInt('SQS_LEASE_SECONDS', 6),
 };
 
 export const localDefaults = {

@@ -1,7 +1,11 @@
 // A long-poll loop over one SQS queue: receive up to 10 messages, hand them over, repeat. stop()
 // aborts a waiting receive at once and lets the batch in hand finish. Used by the matcher
 // (orders queue) and the relay (order-events queue).
+// With a lease, received messages stay invisible for leaseSeconds only, renewed every third of it
+// while the handler works: a consumer that dies gives its messages back within the lease instead
+// of the queue's visibility timeout — and a FIFO group waits for exactly those messages.
 import {
+  ChangeMessageVisibilityBatchCommand,
   ReceiveMessageCommand,
   type Message,
   type MessageSystemAttributeName,
@@ -16,6 +20,8 @@ export interface SqsPollerOptions {
   waitSeconds: number;
   log: Logger;
   attributeNames?: MessageSystemAttributeName[];
+  /** Seconds a received message stays invisible while being handled (renewed); default: the queue's. */
+  leaseSeconds?: number;
   /** Handles one receive's messages; deleting them is its job. */
   onMessages(messages: Message[]): Promise<void>;
 }
@@ -46,6 +52,7 @@ export class SqsPoller {
             QueueUrl: this.o.queueUrl,
             MaxNumberOfMessages: 10,
             WaitTimeSeconds: this.o.waitSeconds,
+            ...(this.o.leaseSeconds && { VisibilityTimeout: this.o.leaseSeconds }),
             ...(this.o.attributeNames && { MessageSystemAttributeNames: this.o.attributeNames }),
           }),
           { abortSignal: this.abort.signal },
@@ -57,7 +64,36 @@ export class SqsPoller {
         await sleep(1000);
         continue;
       }
-      if (messages.length > 0) await this.o.onMessages(messages);
+      if (messages.length > 0) await this.handle(messages);
+    }
+  }
+
+  private async handle(messages: Message[]): Promise<void> {
+    const lease = this.o.leaseSeconds;
+    if (!lease) return this.o.onMessages(messages);
+    const renewal = setInterval(() => void this.renew(messages, lease), (lease * 1000) / 3);
+    try {
+      await this.o.onMessages(messages);
+    } finally {
+      clearInterval(renewal);
+    }
+  }
+
+  /** Keeps the messages invisible for another lease (those already deleted just fail). */
+  private async renew(messages: Message[], lease: number): Promise<void> {
+    try {
+      await this.o.sqs.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: this.o.queueUrl,
+          Entries: messages.map((m, i) => ({
+            Id: String(i),
+            ReceiptHandle: m.ReceiptHandle,
+            VisibilityTimeout: lease,
+          })),
+        }),
+      );
+    } catch (err) {
+      this.o.log.warn({ err, queueUrl: this.o.queueUrl }, 'lease renewal failed');
     }
   }
 }

@@ -41,6 +41,8 @@ export interface CommandConsumerOptions {
   deadLetterQueueUrl?: string;
   books: ReadonlyMap<string, CommandBook>;
   waitSeconds: number;
+  /** Seconds a received command stays invisible while being applied (renewed). */
+  leaseSeconds?: number;
   log: Logger;
   /** Per command; `ms` is its share of the script calls that applied its batch. */
   onApplied?: (command: MatcherCommand, events: MatcherEvent[], ms: number) => void;

@@ -98,6 +98,7 @@ export async function startMatcher(opts: MatcherOptions = {}): Promise<{ stop():
     deadLetterQueueUrl: dlqUrl,
     books,
     waitSeconds: env.sqsWaitSeconds,
+    leaseSeconds: env.sqsLeaseSeconds,
     log,
     onApplied: (command, events, ms) => {
       applied.inc({ cmd: command.cmd, result: events[0]?.event ?? 'NONE' });

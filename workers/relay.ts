@@ -18,6 +18,8 @@ export interface RelayOptions {
   queueUrl: string;
   client: Client;
   waitSeconds: number;
+  /** Seconds a received event stays invisible while being relayed (renewed). */
+  leaseSeconds?: number;
   log: Logger;
   onSignal?: (event: MatcherEvent, outcome: 'signaled' | 'no-workflow') => void;
 }
@@ -138,6 +140,7 @@ export async function startRelay(
     queueUrl: url,
     client,
     waitSeconds: env.sqsWaitSeconds,
+    leaseSeconds: env.sqsLeaseSeconds,
     log,
     onSignal: (event, outcome) => relayed.inc({ event: event.event, outcome }),
   });

@@ -1,0 +1,103 @@
+// The SQS poller's lease against the real SQS server: a message being handled stays invisible
+// past its lease (renewed), and one whose consumer stops renewing comes back within the lease,
+// not the queue's 30 s visibility timeout.
+import { randomUUID } from 'node:crypto';
+import {
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+  type Message,
+} from '@aws-sdk/client-sqs';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SqsPoller } from '../../config/sqsPoller';
+import { createLogger } from '../../config/logger';
+import { ensureOrderChannels } from '../../scripts/localAws';
+
+const sqs = new SQSClient({});
+const sns = new SNSClient({});
+let queueUrl: string;
+
+beforeAll(async () => {
+  const suffix = randomUUID().slice(0, 8);
+  ({ ordersQueueUrl: queueUrl } = await ensureOrderChannels(
+    {
+      ordersQueueName: `lease-orders-${suffix}.fifo`,
+      orderEventsTopicName: `lease-events-${suffix}.fifo`,
+      relayQueueName: `lease-relay-${suffix}.fifo`,
+    },
+    { sqs, sns },
+  ));
+});
+afterAll(() => {
+  sqs.destroy();
+  sns.destroy();
+});
+
+const send = (body: string) =>
+  sqs.send(
+    new SendMessageCommand({
+      QueueUrl: queueUrl,
+      MessageBody: body,
+      MessageGroupId: 'BTC',
+      MessageDeduplicationId: randomUUID(),
+    }),
+  );
+
+/** What another consumer would get right now (waiting up to `seconds`). */
+const receiveElsewhere = async (seconds: number): Promise<Message[]> =>
+  (
+    await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: seconds,
+      }),
+    )
+  ).Messages ?? [];
+
+test('a message handled for longer than its lease stays invisible, and is handled once', async () => {
+  await send('slow');
+  const handled: string[] = [];
+  const poller = new SqsPoller({
+    sqs,
+    queueUrl,
+    waitSeconds: 1,
+    leaseSeconds: 2,
+    log: createLogger('lease-test'),
+    onMessages: async (messages) => {
+      handled.push(...messages.map((m) => m.Body ?? ''));
+      // Three leases long; meanwhile another consumer must not see it.
+      expect(await receiveElsewhere(6)).toEqual([]);
+      for (const m of messages)
+        await sqs.send(
+          new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle }),
+        );
+    },
+  });
+  poller.start();
+  const deadline = Date.now() + 20_000;
+  while (handled.length === 0 && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 100));
+  await poller.stop();
+  expect(handled).toEqual(['slow']);
+  expect(await receiveElsewhere(1)).toEqual([]);
+}, 30_000);
+
+test('a message its consumer stopped renewing comes back within the lease', async () => {
+  await send('orphan');
+  // A consumer that received with a 2 s lease and died before renewing or deleting.
+  const first = await sqs.send(
+    new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 5, VisibilityTimeout: 2 }),
+  );
+  expect(first.Messages?.map((m) => m.Body)).toEqual(['orphan']);
+  const started = Date.now();
+  let again: Message[] = [];
+  while (again.length === 0 && Date.now() - started < 10_000) again = await receiveElsewhere(1);
+  expect(again.map((m) => m.Body)).toEqual(['orphan']);
+  expect(Date.now() - started).toBeLessThan(5_000); // the queue's own timeout is 30 s
+  for (const m of again)
+    await sqs.send(
+      new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle }),
+    );
+}, 30_000);
