@@ -5,9 +5,14 @@
 // stored once, there), so it may need several PublishBatch calls (10 messages each). Entries of
 // the earlier formats (the events themselves) drain as before.
 // A crash between publish and acknowledge re-publishes with the same deduplication id, so SNS
-// drops it.
+// drops it. Every matcher replica runs a publisher per market, but only the one holding the
+// market's lock (`<stream>:publisher`, renewed as it goes) publishes, so SNS gets one market's
+// events from one process, in order; when the holder dies, another takes the lock within lockMs
+// and first re-publishes what the old one had read but not acknowledged.
 import { PublishBatchCommand, type SNSClient } from '@aws-sdk/client-sns';
 import type Redis from 'ioredis';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../config/logger';
 import type { MatcherEvent } from '../domain/order';
@@ -28,24 +33,65 @@ export interface OutboxPublisherOptions {
   appliedKey: string;
   log: Logger;
   onPublished?: (count: number) => void;
+  /** How long the market's publisher lock lasts unless renewed (default 5 s): after a crash, publishing resumes elsewhere within it. */
+  lockMs?: number;
 }
+
+/** Renews the lock when this owner holds it: 1, else 0. */
+const renewLock = `if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
+/** Releases the lock when this owner holds it. */
+const releaseLock = `if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1]) end return 0`;
 
 type StreamEntries = Array<[string, Array<[string, string[]]>]> | null;
 
 export class OutboxPublisher {
   private stopped = false;
   private done: Promise<void> | undefined;
+  /** This process's name in the lock. */
+  readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  readonly lockKey: string;
+  private readonly lockMs: number;
+  private holding = false;
 
-  constructor(private readonly o: OutboxPublisherOptions) {}
+  constructor(private readonly o: OutboxPublisherOptions) {
+    this.lockKey = `${o.streamKey}:publisher`;
+    this.lockMs = o.lockMs ?? 5_000;
+  }
+
+  /** Whether this publisher holds its market's lock (publishes) right now. */
+  get active(): boolean {
+    return this.holding;
+  }
 
   start(): void {
     this.done = this.run();
   }
 
-  /** Stops after the batch in flight is published and acknowledged. */
+  /** Stops after the batch in flight is published and acknowledged, and hands the lock back. */
   async stop(): Promise<void> {
     this.stopped = true;
     await this.done;
+    if (this.holding) {
+      this.holding = false;
+      await this.o.redis.eval(releaseLock, 1, this.lockKey, this.owner).catch(() => undefined);
+    }
+  }
+
+  /** Takes or renews the market's lock; false while another publisher holds it. */
+  private async hold(): Promise<boolean> {
+    const { redis } = this.o;
+    if (this.holding) {
+      this.holding =
+        (await redis.eval(renewLock, 1, this.lockKey, this.owner, String(this.lockMs))) === 1;
+      if (!this.holding) this.o.log.warn({ coinID: this.o.coinID }, 'outbox publisher lock lost');
+      return this.holding;
+    }
+    this.holding = (await redis.set(this.lockKey, this.owner, 'PX', this.lockMs, 'NX')) === 'OK';
+    if (this.holding)
+      this.o.log.info({ coinID: this.o.coinID, owner: this.owner }, 'outbox publisher active');
+    return this.holding;
   }
 
   private async ensureGroup(): Promise<void> {
@@ -61,6 +107,12 @@ export class OutboxPublisher {
     let cursor = '0';
     while (!this.stopped) {
       try {
+        if (!(await this.hold())) {
+          // Standing by; whoever takes over starts with the entries read but not acknowledged.
+          cursor = '0';
+          await sleep(Math.min(1000, this.lockMs / 4));
+          continue;
+        }
         await this.ensureGroup();
         const read = (await this.o.redis.xreadgroup(
           'GROUP',
