@@ -28,6 +28,12 @@ import {
 
 /** A command the matcher has not answered within this time is sent again (applied once by id). */
 export const ackTimeoutMs = 30_000;
+/** Each further re-send waits twice as long, up to this: a slow path is not fed more copies. */
+export const maxAckTimeoutMs = 300_000;
+
+/** How long to wait for the answer after the n-th send (1, 2, …) of a command. */
+export const ackTimeoutAfter = (sends: number): number =>
+  Math.min(ackTimeoutMs * 2 ** Math.max(0, sends - 1), maxAckTimeoutMs);
 
 const { enqueueCommand } = proxyActivities<OrderActivities>({
   startToCloseTimeout: '10 seconds',
@@ -186,7 +192,10 @@ export async function orderWorkflow(input: AcceptedOrder | OrderStateData): Prom
       outstanding && !state.isAnswered(outstanding.command.commandId) ? outstanding : undefined;
     const wake = (): boolean => state.hasUnpushedReports || state.isTerminal || state.retryDue;
     const woke = unanswered
-      ? await condition(wake, Math.max(1, unanswered.sentAt + ackTimeoutMs - Date.now()))
+      ? await condition(
+          wake,
+          Math.max(1, unanswered.sentAt + ackTimeoutAfter(unanswered.sends) - Date.now()),
+        )
       : await condition(wake).then(() => true);
     showProgress();
     await pushReports();

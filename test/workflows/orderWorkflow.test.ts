@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Context } from '@temporalio/activity';
 import { Worker } from '@temporalio/worker';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { MatcherCommand, MatcherEvent } from '../../domain/order';
@@ -23,6 +24,8 @@ import { acceptedOrder, submitOrder, uniqueUser } from '../support/orders';
 let env: TestWorkflowEnvironment;
 const commands: MatcherCommand[] = [];
 const sends: number[] = [];
+/** Workflow time at which each command in `commands` was sent. */
+const sentAt: number[] = [];
 const reports: ExecutionReport[] = [];
 const taskQueue = `wf-${randomUUID()}`;
 let worker: Worker;
@@ -51,6 +54,7 @@ beforeAll(async () => {
     enqueueCommand: async (command, sendNumber) => {
       commands.push(command);
       sends.push(sendNumber);
+      sentAt.push(Context.current().info.scheduledTimestampMs);
       return Promise.resolve();
     },
     pushStatus: async (report) => {
@@ -348,9 +352,23 @@ test('a command the matcher never answers is sent again after the acknowledgemen
   // Stamped once, when first issued: the re-send keeps it (the matcher judges staleness by it).
   expect(first.issuedAt).toEqual(expect.any(Number));
   expect(resent.issuedAt).toBe(first.issuedAt);
+  // Each further re-send waits twice as long (30 s, then 60 s): a slow path gets fewer copies.
+  const again = await waitFor(
+    () => commands.filter((c) => c.orderId === 'lost')[2],
+    'the second re-send',
+  );
+  const [t0, t1, t2] = [first, resent, again].map((c) => sentAt[commands.indexOf(c)]!) as [
+    number,
+    number,
+    number,
+  ];
+  expect(t1 - t0).toBeGreaterThanOrEqual(30_000);
+  expect(t1 - t0).toBeLessThan(35_000);
+  expect(t2 - t1).toBeGreaterThanOrEqual(60_000);
+  expect(t2 - t1).toBeLessThan(65_000);
   await handle.signal(
     matcherEventSignal,
-    eventFor(resent, 1, { event: 'REJECTED', reason: 'MIN_NOTIONAL', msg: 'too small' }),
+    eventFor(again, 1, { event: 'REJECTED', reason: 'MIN_NOTIONAL', msg: 'too small' }),
   );
   expect(await resultPromise).toMatchObject({ status: 'REJECTED', rejectReason: 'MIN_NOTIONAL' });
   recordHistory(handle, 'command-resent-after-ack-timeout', env.address);
