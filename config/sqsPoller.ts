@@ -26,6 +26,25 @@ export interface SqsPollerOptions {
   onMessages(messages: Message[]): Promise<void>;
 }
 
+/** Makes received messages visible again in `seconds` (0: at once), one batch call (≤ 10). */
+export async function setVisibility(
+  sqs: SQSClient,
+  queueUrl: string,
+  messages: readonly Message[],
+  seconds: number,
+): Promise<void> {
+  await sqs.send(
+    new ChangeMessageVisibilityBatchCommand({
+      QueueUrl: queueUrl,
+      Entries: messages.map((m, i) => ({
+        Id: String(i),
+        ReceiptHandle: m.ReceiptHandle,
+        VisibilityTimeout: seconds,
+      })),
+    }),
+  );
+}
+
 export class SqsPoller {
   private stopped = false;
   private readonly abort = new AbortController();
@@ -82,16 +101,7 @@ export class SqsPoller {
   /** Keeps the messages invisible for another lease (those already deleted just fail). */
   private async renew(messages: Message[], lease: number): Promise<void> {
     try {
-      await this.o.sqs.send(
-        new ChangeMessageVisibilityBatchCommand({
-          QueueUrl: this.o.queueUrl,
-          Entries: messages.map((m, i) => ({
-            Id: String(i),
-            ReceiptHandle: m.ReceiptHandle,
-            VisibilityTimeout: lease,
-          })),
-        }),
-      );
+      await setVisibility(this.o.sqs, this.o.queueUrl, messages, lease);
     } catch (err) {
       this.o.log.warn({ err, queueUrl: this.o.queueUrl }, 'lease renewal failed');
     }

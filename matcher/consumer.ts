@@ -5,7 +5,6 @@
 // to 10, more only when a long sweep needs them), markets side by side. When a call fails, that
 // message and every later one of its market go back, in order; earlier ones are deleted.
 import {
-  ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
   SendMessageCommand,
   type Message,
@@ -13,7 +12,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../config/logger';
-import { SqsPoller } from '../config/sqsPoller';
+import { SqsPoller, setVisibility } from '../config/sqsPoller';
 import {
   matcherCommandSchema,
   workflowIdFor,
@@ -91,16 +90,7 @@ export class CommandConsumer {
     }
     if (retry.length > 0) {
       await sleep(500);
-      await this.o.sqs.send(
-        new ChangeMessageVisibilityBatchCommand({
-          QueueUrl: this.o.queueUrl,
-          Entries: retry.map((m, i) => ({
-            Id: String(i),
-            ReceiptHandle: m.ReceiptHandle,
-            VisibilityTimeout: 0,
-          })),
-        }),
-      );
+      await setVisibility(this.o.sqs, this.o.queueUrl, retry, 0);
     }
   }
 
