@@ -36,9 +36,10 @@ import { commandArg, entryEvents } from './entries';
 export const defaultMaxMatchesPerCall = 200;
 
 /**
- * How long a finished command's applied entry answers a redelivery with its first outcome (it
- * also stays until its events are published). Later a redelivery still changes nothing: the
- * order's record answers it (DUPLICATE_ORDER_ID or CANCEL_REJECTED, orderSeq 0).
+ * How long a finished command's applied entry (its first outcome, for redeliveries) and a closed
+ * order's record are kept; also until their events are published. A command redelivered later
+ * still changes nothing: a cancel finds no open order (CANCEL_REJECTED), a place issued before
+ * what was forgotten is refused (STALE_COMMAND). See "Retention" in lua/apply.lua.
  */
 export const defaultAppliedRetentionMs = 24 * 60 * 60 * 1000;
 
@@ -88,7 +89,7 @@ export const keyList = (keys: BookKeys): string[] => [
   keys.history,
 ];
 
-/** An order as the matcher stores it (integers: ticks and steps). Terminal orders stay. */
+/** An order as the matcher stores it (integers: ticks and steps); closed ones for the retention time. */
 export interface OrderRecord {
   userID: string;
   orderId: string;

@@ -37,7 +37,7 @@
 -- Written for speed, as Redis runs the whole chunk on every call: few closures sharing one state
 -- table (each closure and each captured local is rebuilt per call), string.format templates
 -- instead of long concatenations, one HMGET for the records of every order the call's commands
--- name, the best price of each side remembered between sweeps. Numbers go through '%d', exact up
+-- name, the best price of each side remembered within the call. Numbers go through '%d', exact up
 -- to 2^53 (cjson would print 14 significant digits and corrupt larger ticks). Each order record is
 -- read and decoded at most once per call, and the call's writes to the orders and applied hashes
 -- go out as one HSET each, at the end (with the records encoded once, however often the call
