@@ -60,6 +60,11 @@ local CLOCK_SKEW_MS = 300000
 local MAX_DEQUEUED_PER_CALL = 500
 local EXPIRED, REJECTED, CANCEL_REJECTED = 4, 5, 6 -- NEW 1, TRADE 2, CANCELED 3: inline
 
+-- The key of the order a command names, in the orders hash and in its book member.
+local function keyOf(c)
+  return c.key or (c.userID .. '/' .. c.orderId)
+end
+
 -- A command from its JSON text: an array as above, or (queued by an earlier version) an object
 -- with the same fields by name. nil when it is neither.
 local function readCommand(text)
@@ -116,9 +121,8 @@ local orderKeys, prefetched = {}, {}
 for i = 1, #cmds do
   local c = cmds[i]
   if c.coinID == config[1] then
-    local key = c.userID .. '/' .. c.orderId
-    c.key = key
-    orderKeys[#orderKeys + 1] = key
+    c.key = keyOf(c)
+    orderKeys[#orderKeys + 1] = c.key
   end
 end
 if #orderKeys > 0 then
@@ -175,13 +179,22 @@ local S = {
   finished = {},
 }
 
--- Appends an event (compact, see the top) of the command being applied, about the order whose
--- ids are uj and oj (JSON); rest: the kind's fields. NEW, TRADE and CANCELED, the frequent ones,
--- are written with one format call each where they happen.
-local function emit(kind, uj, oj, orderSeq, rest)
+-- The seq of the next event of the book.
+local function nextSeq()
   S.eventSeq = S.eventSeq + 1
+  return S.eventSeq
+end
+
+-- Appends an event (compact, see the top), numbered by nextSeq, to the current command's.
+local function append(event)
   local out = S.out
-  out[#out + 1] = fmt('[%d,%d,%d,%d,%s,%s,%s]', kind, S.eventSeq, orderSeq, S.now, uj, oj, rest)
+  out[#out + 1] = event
+end
+
+-- An event about the order whose ids are uj and oj (JSON); rest: the kind's fields. NEW, TRADE
+-- and CANCELED, the frequent ones, are written with one format call each where they happen.
+local function emit(kind, uj, oj, orderSeq, rest)
+  append(fmt('[%d,%d,%d,%d,%s,%s,%s]', kind, nextSeq(), orderSeq, S.now, uj, oj, rest))
 end
 
 local function reject(uj, oj, code, msg, orderSeq)
@@ -264,10 +277,8 @@ local function fill(o, qty, price, maker)
   o.filled = o.filled + qty
   o.orderSeq = o.orderSeq + 1
   if o.filled == o.quantity then o.status = 'FILLED' else o.status = 'PARTIALLY_FILLED' end
-  S.eventSeq = S.eventSeq + 1
-  local out = S.out
-  out[#out + 1] = fmt('[2,%d,%d,%d,%s,%s,%d,"%s",%d,%d,%d,%d,%d]', S.eventSeq, o.orderSeq, S.now,
-    o.uj, o.oj, S.tradeSeq, o.side, qty, price, maker, o.filled, o.quantity - o.filled)
+  append(fmt('[2,%d,%d,%d,%s,%s,%d,"%s",%d,%d,%d,%d,%d]', nextSeq(), o.orderSeq, S.now, o.uj,
+    o.oj, S.tradeSeq, o.side, qty, price, maker, o.filled, o.quantity - o.filled))
 end
 
 -- The best entry of the side under key ({member, score}), false when the side is empty.
@@ -388,7 +399,7 @@ local function isWhole(v, min)
 end
 
 local function place(c)
-  local key, uj, oj = c.key or (c.userID .. '/' .. c.orderId), encode(c.userID), encode(c.orderId)
+  local key, uj, oj = keyOf(c), encode(c.userID), encode(c.orderId)
   if c.coinID ~= S.coin then
     return reject(uj, oj, 'UNKNOWN_MARKET', 'no book for market ' .. c.coinID, 1)
   end
@@ -453,13 +464,10 @@ local function place(c)
     return reject(uj, oj, 'INVALID_QUANTITY', fmt(
       'quantity must be a whole number of steps from %d to %d', S.minQty, S.maxQty), 1)
   end
-  local event
   if orderType == 'MARKET' then
     if price ~= nil then
       return reject(uj, oj, 'INVALID_PRICE', 'a MARKET order takes no price', 1)
     end
-    event = fmt('[1,%d,1,%d,%s,%s,"%s","%s","%s",null,%d]', S.eventSeq + 1, S.now, uj, oj, side,
-      orderType, tif, qty)
   else
     if not isWhole(price, 1) then
       return reject(uj, oj, 'INVALID_PRICE', 'price must be a positive whole number of ticks', 1)
@@ -478,14 +486,16 @@ local function place(c)
         return reject(uj, oj, 'WOULD_CROSS', 'a LIMIT_MAKER order would trade at once', 1)
       end
     end
-    event = fmt('[1,%d,1,%d,%s,%s,"%s","%s","%s",%d,%d]', S.eventSeq + 1, S.now, uj, oj, side,
-      orderType, tif, price, qty)
   end
 
   -- NEW, then the sweep. One constructor: the record's table is sized once.
-  S.eventSeq = S.eventSeq + 1
-  local out = S.out
-  out[#out + 1] = event
+  if price then
+    append(fmt('[1,%d,1,%d,%s,%s,"%s","%s","%s",%d,%d]', nextSeq(), S.now, uj, oj, side,
+      orderType, tif, price, qty))
+  else
+    append(fmt('[1,%d,1,%d,%s,%s,"%s","%s","%s",null,%d]', nextSeq(), S.now, uj, oj, side,
+      orderType, tif, qty))
+  end
   local o = { key = key, uj = uj, oj = oj, userID = c.userID, orderId = c.orderId, side = side,
     orderType = orderType, timeInForce = tif, selfTradePrevention = stp, price = price,
     quantity = qty, filled = 0, status = 'NEW', orderSeq = 1, attempt = attempt }
@@ -495,7 +505,7 @@ local function place(c)
 end
 
 local function cancel(c)
-  local o = c.coinID == S.coin and getOrder(c.key or (c.userID .. '/' .. c.orderId))
+  local o = c.coinID == S.coin and getOrder(keyOf(c))
   if not o or not o.member then
     return emit(CANCEL_REJECTED, encode(c.userID), encode(c.orderId), 0,
       fmt('"UNKNOWN_ORDER",%s,%s', encode('no open order ' .. c.orderId .. ' of ' .. c.userID),
@@ -504,9 +514,7 @@ local function cancel(c)
   if o.side == 'BUY' then unbook(KEYS[1], o) else unbook(KEYS[2], o) end
   o.status = 'CANCELED'
   o.orderSeq = o.orderSeq + 1
-  S.eventSeq = S.eventSeq + 1
-  local out = S.out
-  out[#out + 1] = fmt('[3,%d,%d,%d,%s,%s,%d]', S.eventSeq, o.orderSeq, S.now, o.uj, o.oj, o.filled)
+  append(fmt('[3,%d,%d,%d,%s,%s,%d]', nextSeq(), o.orderSeq, S.now, o.uj, o.oj, o.filled))
   saveOrder(o)
 end
 
@@ -514,13 +522,22 @@ end
 
 -- Writes the call's changes: order records, applied entries, the outbox entry and the counters.
 local function flush()
+  -- Changed records, and among them the orders that will never change again (closed: an
+  -- unmatched remainder may still be re-placed, so it is not).
   local n = #S.dirtyKeys
+  local closed = {}
   if n > 0 then
     local args = {}
     for i = 1, n do
       local key = S.dirtyKeys[i]
+      local o = S.orders[key]
       args[2 * i - 1] = key
-      args[2 * i] = encodeOrder(S.orders[key])
+      args[2 * i] = encodeOrder(o)
+      local status = o.status
+      if status == 'FILLED' or status == 'CANCELED'
+        or (status == 'EXPIRED' and o.reason ~= 'NO_LIQUIDITY') then
+        closed[#closed + 1] = encode(key)
+      end
     end
     redis.call('HSET', KEYS[3], unpack(args))
   end
@@ -537,16 +554,6 @@ local function flush()
   if S.firstSeq then
     redis.call('XADD', KEYS[5], '*', 'seq', fmt('%d-%d', S.firstSeq, S.eventSeq), 'cmds',
       '[' .. table.concat(S.refs, ',') .. ']')
-  end
-  -- Orders that will never change again (an unmatched remainder may be re-placed: kept).
-  local closed = {}
-  for i = 1, #S.dirtyKeys do
-    local o = S.orders[S.dirtyKeys[i]]
-    local status = o.status
-    if status == 'FILLED' or status == 'CANCELED'
-      or (status == 'EXPIRED' and o.reason ~= 'NO_LIQUIDITY') then
-      closed[#closed + 1] = encode(o.key)
-    end
   end
   if #S.finished > 0 or #closed > 0 then
     redis.call('RPUSH', KEYS[9], fmt('[%d,%d,[%s],[%s]]', S.now, S.eventSeq,
