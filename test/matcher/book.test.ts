@@ -1,5 +1,6 @@
 // One test per matching rule, against the real Redis of the test run. Market TST: tick 1, step 1,
 // quantity 1–50, minimum notional 100, so the numbers read as the rules state them.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type Redis from 'ioredis';
 import {
   BatchApplyError,
@@ -18,6 +19,7 @@ import {
   cancelCmd,
   connect,
   expectValidEvents,
+  limit,
   markets,
   namespace,
   outbox,
@@ -43,15 +45,6 @@ async function newBook(opts: BookOptions = {}, market = tst): Promise<Book> {
   books.push(book);
   return book;
 }
-
-const limit = (
-  userID: string,
-  orderId: string,
-  side: 'BUY' | 'SELL',
-  price: number,
-  quantity: number,
-  more: Partial<PlaceCommand> = {},
-) => placeCmd({ userID, orderId, side, price, quantity, ...more });
 
 const market = (
   userID: string,
@@ -619,11 +612,10 @@ describe('retry of an unmatched MARKET/IOC remainder', () => {
 });
 
 describe('retention: applied entries and closed orders are forgotten', () => {
-  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   const publishAll = async (book: Book) => {
     // What the publisher does once SNS took an entry's events.
-    for (const [id] of await redis.xrange(book.keys.events, '-', '+'))
-      await redis.xdel(book.keys.events, id);
+    const ids = (await redis.xrange(book.keys.events, '-', '+')).map(([id]) => id);
+    if (ids.length > 0) await redis.xdel(book.keys.events, ...ids);
   };
 
   test('an entry goes once older than the retention time and published, two calls per call', async () => {

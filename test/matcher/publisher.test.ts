@@ -10,6 +10,7 @@ import { createLogger } from '../../config/logger';
 import { openBook, type Book } from '../../matcher/book';
 import { OutboxPublisher } from '../../matcher/publisher';
 import { ensureOrderChannels, type OrderChannels } from '../../scripts/localAws';
+import { eventually } from '../support/stack';
 import { connect, namespace, placeCmd, tst } from './support';
 
 const sqs = new SQSClient({});
@@ -55,14 +56,6 @@ function publisher(): OutboxPublisher {
   });
 }
 
-const until = async (check: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> => {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
-
 /** The seqs of the events on the subscribed queue, in arrival order, until `count` came. */
 async function received(count: number, waitMs = 20_000): Promise<number[]> {
   const seqs: number[] = [];
@@ -96,7 +89,7 @@ test('one publisher per market at a time; a successor re-publishes what was left
   const b = publisher();
   a.start();
   b.start();
-  await until(() => a.active || b.active);
+  await eventually(() => (a.active || b.active ? true : undefined), 'an active publisher');
   expect([a.active, b.active].filter(Boolean)).toHaveLength(1);
   const [first, second] = a.active ? [a, b] : [b, a];
   expect(await redis.get(first.lockKey)).toBe(first.owner);
@@ -107,7 +100,7 @@ test('one publisher per market at a time; a successor re-publishes what was left
   // The holder drops off the network: its lock runs out, the other takes over.
   connections[a.active ? 0 : 1]!.disconnect();
   for (let i = 5; i < 10; i++) await book.apply(resting(i));
-  await until(() => second.active);
+  await eventually(() => (second.active ? true : undefined), 'the other publisher to take over');
   expect(await received(5)).toEqual([6, 7, 8, 9, 10]);
   expect(await received(1, 3000)).toEqual([]); // nothing twice
   expect(await redis.xlen(book.keys.events)).toBe(0);

@@ -59,6 +59,16 @@ export function placeCmd(
   };
 }
 
+/** A LIMIT GTC place command (placeCmd's defaults), with optional other fields. */
+export const limit = (
+  userID: string,
+  orderId: string,
+  side: 'BUY' | 'SELL',
+  price: number,
+  quantity: number,
+  more: Partial<PlaceCommand> = {},
+): PlaceCommand => placeCmd({ userID, orderId, side, price, quantity, ...more });
+
 export function cancelCmd(userID: string, orderId: string, coinID = 'TST'): CancelCommand {
   return { cmd: 'cancel', commandId: nextCommandId(), userID, orderId, coinID };
 }

@@ -5,11 +5,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type Redis from 'ioredis';
-import type { MatcherCommand, MatcherEvent, PlaceCommand } from '../../domain/order';
+import type { MatcherCommand, MatcherEvent } from '../../domain/order';
 import { decodeOrder, keyList, openBook, type Book } from '../../matcher/book';
 import { outboxEventBodies } from '../../matcher/publisher';
 import { ReferenceBook } from '../support/referenceBook';
-import { cancelCmd, connect, namespace, placeCmd, timeless, tst } from './support';
+import { cancelCmd, connect, limit, namespace, placeCmd, timeless, tst } from './support';
 
 const fixture = (name: string) => readFileSync(path.join(__dirname, 'fixtures', name), 'utf8');
 const v1 = fixture('apply.v1.lua');
@@ -26,14 +26,6 @@ afterAll(async () => {
   await book.destroy();
   redis.disconnect();
 });
-
-const limit = (
-  userID: string,
-  orderId: string,
-  side: 'BUY' | 'SELL',
-  price: number,
-  quantity: number,
-): PlaceCommand => placeCmd({ userID, orderId, side, price, quantity });
 
 /** One call of an earlier script (commands as JSON): the events of the commands it finished. */
 async function applyOld(

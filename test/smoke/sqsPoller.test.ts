@@ -13,6 +13,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { SqsPoller } from '../../config/sqsPoller';
 import { createLogger } from '../../config/logger';
 import { ensureOrderChannels } from '../../scripts/localAws';
+import { eventually } from '../support/stack';
 
 const sqs = new SQSClient({});
 const sns = new SNSClient({});
@@ -76,9 +77,7 @@ test('a message handled for longer than its lease stays invisible, and is handle
     },
   });
   poller.start();
-  const deadline = Date.now() + 20_000;
-  while (handled.length === 0 && Date.now() < deadline)
-    await new Promise((r) => setTimeout(r, 100));
+  await eventually(() => (handled.length > 0 ? true : undefined), 'the message handled');
   await poller.stop();
   expect(handled).toEqual(['slow']);
   expect(await receiveElsewhere(1)).toEqual([]);
