@@ -9,7 +9,7 @@
 // Latency is measured from each request's scheduled send time (open loop), so a stall shows up in
 // the figures instead of lowering the load. A JSON copy of the report goes to bench/results/.
 import { Client, Connection } from '@temporalio/client';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import * as cliProgress from 'cli-progress';
 import Redis from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -28,6 +28,7 @@ import {
 } from './support/ceilings';
 import { checkConsistency, type CheckResult } from './support/checker';
 import { LoadRun } from './support/load';
+import { positive, share, withStackLoadOptions } from './support/options';
 import { CpuSampler, stackRss, waitForQuiet, type CpuReport } from './support/proc';
 import {
   codeRevision,
@@ -40,18 +41,7 @@ import {
 } from './support/report';
 import { endpoints, requireStack } from './support/stack';
 
-const positive = (text: string): number => {
-  const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('a positive number');
-  return n;
-};
-const share = (text: string): number => {
-  const n = Number(text);
-  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('a number in 0..1');
-  return n;
-};
-
-const program = new Command()
+const program = withStackLoadOptions(new Command())
   .name('bench:e2e')
   .description('End-to-end load, latency and ceilings against the running `npm start` stack')
   .option('--clients <n>', 'WebSocket clients, one user each', positive, 10)
@@ -68,23 +58,13 @@ const program = new Command()
     positive,
     30,
   )
-  .option('--coin <coinID>', 'market to trade', 'BTC')
-  .option('--mid <price>', 'mid price the orders are placed around', positive, 30000)
   .option('--cancel-share <x>', 'cancels of own resting orders per place', share, 0.3)
   .option('--seed <n>', 'seed of the order mix', positive, 1)
-  .option('--url <ws>', 'WebSocket API (default TRADE_URL or ws://localhost:$GATEWAY_PORT)')
   .option('--check', 'run the fault bench’s consistency checker after the drain')
   .option('--no-ceilings', 'skip the ceiling measurements')
   .option('--ceiling-seconds <s>', 'seconds of each ceiling measurement', positive, 6)
   .option('--ceiling-concurrency <n>', 'workflows in flight in the Temporal ceiling', positive, 64)
   .option('--matcher-commands <n>', 'commands of the matcher bench subprocess', positive, 20000)
-  .option('--no-cleanup', 'leave this run’s resting orders on the book')
-  .option(
-    '--quiet-wait <s>',
-    'wait up to this long for a quiet machine (other programs < 15% of a core) before the load',
-    (t: string) => Number(t),
-    60,
-  )
   .parse();
 
 interface Options {

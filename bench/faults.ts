@@ -17,6 +17,7 @@ import { markets } from '../config/markets';
 import { openBook } from '../matcher/book';
 import { checkConsistency } from './support/checker';
 import { LoadRun } from './support/load';
+import { positive, withStackLoadOptions } from './support/options';
 import {
   CpuSampler,
   stackProcessNames,
@@ -37,11 +38,6 @@ import {
 } from './support/report';
 import { endpoints, killAndAwaitRestart, requireStack, type Restart } from './support/stack';
 
-const positive = (text: string): number => {
-  const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('a positive number');
-  return n;
-};
 const defaultTargets: StackProcessName[] = ['order-worker', 'matcher', 'relay', 'gateway', 'redis'];
 const targetList = (text: string): StackProcessName[] => {
   const names = text.split(',').map((s) => s.trim());
@@ -51,7 +47,7 @@ const targetList = (text: string): StackProcessName[] => {
   return names as StackProcessName[];
 };
 
-const program = new Command()
+const program = withStackLoadOptions(new Command())
   .name('bench:faults')
   .description('kill -9 each stack process under load, then prove nothing was lost or doubled')
   .option('--clients <n>', 'WebSocket clients, one user each', positive, 8)
@@ -71,17 +67,7 @@ const program = new Command()
     120,
   )
   .option('--targets <names>', 'processes to kill, in order', targetList, defaultTargets)
-  .option('--coin <coinID>', 'market to trade', 'BTC')
-  .option('--mid <price>', 'mid price the orders are placed around', positive, 30000)
   .option('--seed <n>', 'seed of the order mix', positive, 7)
-  .option('--url <ws>', 'WebSocket API (default TRADE_URL or ws://localhost:$GATEWAY_PORT)')
-  .option('--no-cleanup', 'leave this run’s resting orders on the book')
-  .option(
-    '--quiet-wait <s>',
-    'wait up to this long for a quiet machine (other programs < 15% of a core) before the load',
-    (t: string) => Number(t),
-    60,
-  )
   .parse();
 
 interface Options {

@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import * as hdr from 'hdr-histogram-js';
 import Redis from 'ioredis';
 import marketsJson from '../config/markets.json';
@@ -22,13 +22,9 @@ import { buildMarket, type Market } from '../domain/markets';
 import type { MatcherCommand, MatcherEvent } from '../domain/order';
 import { bookKeys, defaultMaxMatchesPerCall, keyList, openBook, type Book } from '../matcher/book';
 import { commandArg } from '../matcher/entries';
+import { rng } from './support/load';
+import { positiveInt } from './support/options';
 import { freePort, projectRoot, startRedis, type ManagedProcess } from '../scripts/services';
-
-const positiveInt = (text: string): number => {
-  const n = Number(text);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError('a positive integer');
-  return n;
-};
 
 const program = new Command()
   .name('bench:matcher')
@@ -42,18 +38,6 @@ const program = new Command()
   )
   .parse();
 const opts = program.opts<{ commands: number; markets: number; batch: number }>();
-
-/** Deterministic randomness, so two runs apply the same stream. */
-function rng(seed: number): (n: number) => number {
-  let s = seed >>> 0;
-  return (n) => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) % n) | 0;
-  };
-}
 
 /**
  * One market's order flow: ~70% limit orders within 20 ticks of a wandering mid (a few cross),

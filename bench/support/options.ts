@@ -1,0 +1,35 @@
+// Command-line pieces the benches share: number parsers, and the options of a load against the
+// running `npm start` stack that mean the same in bench:e2e and bench:faults.
+import { InvalidArgumentError, type Command } from 'commander';
+
+export const positive = (text: string): number => {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('a positive number');
+  return n;
+};
+
+export const positiveInt = (text: string): number => {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError('a positive integer');
+  return n;
+};
+
+export const share = (text: string): number => {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('a number in 0..1');
+  return n;
+};
+
+/** --coin, --mid, --url, --no-cleanup and --quiet-wait. */
+export const withStackLoadOptions = (program: Command): Command =>
+  program
+    .option('--coin <coinID>', 'market to trade', 'BTC')
+    .option('--mid <price>', 'mid price the orders are placed around', positive, 30000)
+    .option('--url <ws>', 'WebSocket API (default TRADE_URL or ws://localhost:$GATEWAY_PORT)')
+    .option('--no-cleanup', 'leave this run’s resting orders on the book')
+    .option(
+      '--quiet-wait <s>',
+      'wait up to this long for a quiet machine (other programs < 15% of a core) before the load',
+      (t: string) => Number(t),
+      60,
+    );
