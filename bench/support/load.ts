@@ -503,6 +503,25 @@ export class LoadRun {
   }
 
   private async pollStatus(orders: TrackedOrder[], perClient: number): Promise<void> {
+    await this.onOwnClients(orders, perClient, async (client, order) => {
+      const answer = await client.request<OrderSnapshot>('order.status', {
+        orderId: order.orderId,
+      });
+      if (answer.status === 200 && answer.result)
+        this.applySnapshot(order, answer.result, performance.now(), 'status');
+    });
+  }
+
+  /**
+   * Runs `work` for each order on its own client's connection, `perClient` requests in flight per
+   * client, until the list is done or `deadline` (performance.now()) has passed.
+   */
+  private async onOwnClients(
+    orders: TrackedOrder[],
+    perClient: number,
+    work: (client: BenchClient, order: TrackedOrder) => Promise<void>,
+    deadline = Infinity,
+  ): Promise<void> {
     const byClient = new Map<number, TrackedOrder[]>();
     for (const o of orders)
       byClient.set(o.clientIndex, [...(byClient.get(o.clientIndex) ?? []), o]);
@@ -512,14 +531,8 @@ export class LoadRun {
         let next = 0;
         await Promise.all(
           Array.from({ length: Math.min(perClient, list.length) }, async () => {
-            while (next < list.length) {
-              const order = list[next++]!;
-              const answer = await client.request<OrderSnapshot>('order.status', {
-                orderId: order.orderId,
-              });
-              if (answer.status === 200 && answer.result)
-                this.applySnapshot(order, answer.result, performance.now(), 'status');
-            }
+            while (next < list.length && performance.now() < deadline)
+              await work(client, list[next++]!);
           }),
         );
       }),
@@ -588,28 +601,18 @@ export class LoadRun {
     const resting = [...this.orders.values()].filter(
       (o) => o.accepted && o.finalAt === undefined && o.kind !== 'market',
     );
-    const deadline = performance.now() + maxMs;
-    const byClient = new Map<number, TrackedOrder[]>();
-    for (const o of resting)
-      byClient.set(o.clientIndex, [...(byClient.get(o.clientIndex) ?? []), o]);
-    await Promise.all(
-      [...byClient].map(async ([index, list]) => {
-        const client = this.clients[index]!;
-        let next = 0;
-        await Promise.all(
-          Array.from({ length: Math.min(4, list.length) }, async () => {
-            while (next < list.length && performance.now() < deadline) {
-              const order = list[next++]!;
-              const answer = await client.request<OrderSnapshot>('order.cancel', {
-                orderId: order.orderId,
-              });
-              if (answer.status === 200) result.canceled++;
-              else if (answer.error?.code === 'ORDER_NOT_CANCELLABLE') result.notCancellable++;
-              else result.failed++;
-            }
-          }),
-        );
-      }),
+    await this.onOwnClients(
+      resting,
+      4,
+      async (client, order) => {
+        const answer = await client.request<OrderSnapshot>('order.cancel', {
+          orderId: order.orderId,
+        });
+        if (answer.status === 200) result.canceled++;
+        else if (answer.error?.code === 'ORDER_NOT_CANCELLABLE') result.notCancellable++;
+        else result.failed++;
+      },
+      performance.now() + maxMs,
     );
     return result;
   }
