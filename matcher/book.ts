@@ -23,6 +23,7 @@ import {
   type ExpireReason,
   type MatcherCommand,
   type MatcherEvent,
+  type OrderSpec,
   type OrderStatus,
   type OrderType,
   type PlaceCommand,
@@ -90,15 +91,7 @@ export const keyList = (keys: BookKeys): string[] => [
 ];
 
 /** An order as the matcher stores it (integers: ticks and steps); closed ones for the retention time. */
-export interface OrderRecord {
-  userID: string;
-  orderId: string;
-  side: Side;
-  orderType: OrderType;
-  timeInForce: TimeInForce;
-  selfTradePrevention: SelfTradePrevention;
-  price: number | null;
-  quantity: number;
+export interface OrderRecord extends Omit<OrderSpec, 'coinID'> {
   filled: number;
   status: OrderStatus;
   /** orderSeq of the order's latest event. */
