@@ -105,6 +105,8 @@ export class OutboxPublisher {
   private async run(): Promise<void> {
     // Entries delivered to us before a crash but never acknowledged come first ('0'), then new ones.
     let cursor = '0';
+    // Created once, and again after any failure (a deleted stream takes its group with it).
+    let groupReady = false;
     while (!this.stopped) {
       try {
         if (!(await this.hold())) {
@@ -113,7 +115,10 @@ export class OutboxPublisher {
           await sleep(Math.min(1000, this.lockMs / 4));
           continue;
         }
-        await this.ensureGroup();
+        if (!groupReady) {
+          await this.ensureGroup();
+          groupReady = true;
+        }
         const read = (await this.o.redis.xreadgroup(
           'GROUP',
           publisherGroup,
@@ -135,6 +140,7 @@ export class OutboxPublisher {
       } catch (err) {
         this.o.log.error({ err, coinID: this.o.coinID }, 'outbox publish failed; retrying');
         cursor = '0';
+        groupReady = false;
         await sleep(1000);
       }
     }
