@@ -6,30 +6,15 @@ import {
   ApiGatewayManagementApiClient,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
-import {
-  connectionsOf,
-  eventually,
-  startTestTwin,
-  testRedis,
-  uniqueUser,
-  type GatewayTwin,
-} from './helpers';
+import { connectionsOf, eventually, useTestTwin, uniqueUser } from './helpers';
 import { verifyToken } from '../../gateway/auth';
 import { formatReport, formatSnapshot, trimQty } from '../../gateway/cli/format';
 import type { ExecutionReport, OrderSnapshot } from '../../domain/orderState';
 
 const root = path.resolve(__dirname, '../..');
 const tsx = path.join(root, 'node_modules/.bin/tsx');
-let twin: GatewayTwin;
-const redis = testRedis();
-
-beforeAll(async () => {
-  twin = await startTestTwin();
-});
-afterAll(async () => {
-  await twin.close();
-  redis.disconnect();
-});
+const env = useTestTwin();
+const { redis } = env;
 
 function run(
   script: string,
@@ -116,7 +101,7 @@ test('trade: status of an unknown order prints the 404 and exits 1; open lists n
   const user = uniqueUser('cli');
   const status = await run('scripts/trade.ts', [
     '--url',
-    twin.url,
+    env.twin.url,
     '--user',
     user,
     'status',
@@ -124,12 +109,19 @@ test('trade: status of an unknown order prints the 404 and exits 1; open lists n
   ]);
   expect(status.code).toBe(1);
   expect(status.stderr).toContain('error 404 UNKNOWN_ORDER (orderId): no such order');
-  const open = await run('scripts/trade.ts', ['--url', twin.url, '--user', user, '--json', 'open']);
+  const open = await run('scripts/trade.ts', [
+    '--url',
+    env.twin.url,
+    '--user',
+    user,
+    '--json',
+    'open',
+  ]);
   expect(open.code).toBe(0);
   expect(JSON.parse(open.stdout)).toMatchObject({ status: 200, result: [] });
   const bad = await run('scripts/trade.ts', [
     '--url',
-    twin.url,
+    env.twin.url,
     '--user',
     user,
     'buy',
@@ -146,7 +138,7 @@ test('trade watch prints each pushed report as one line', async () => {
   const user = uniqueUser('watch');
   const child = spawn(
     tsx,
-    [path.join(root, 'scripts/trade.ts'), '--url', twin.url, '--user', user, 'watch'],
+    [path.join(root, 'scripts/trade.ts'), '--url', env.twin.url, '--user', user, 'watch'],
     {
       cwd: root,
       env: process.env,
@@ -155,7 +147,7 @@ test('trade watch prints each pushed report as one line', async () => {
   const lines: string[] = [];
   readline.createInterface({ input: child.stdout }).on('line', (l) => lines.push(l));
   const sdk = new ApiGatewayManagementApiClient({
-    endpoint: twin.httpUrl,
+    endpoint: env.twin.httpUrl,
     region: 'us-east-1',
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
   });

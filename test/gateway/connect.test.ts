@@ -7,10 +7,9 @@ import {
   connectionsOf,
   eventually,
   startTestTwin,
-  testRedis,
+  useTestTwin,
   tokenFor,
   uniqueUser,
-  type GatewayTwin,
 } from './helpers';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SignJWT } from 'jose';
@@ -19,16 +18,8 @@ import { handler as authorizer } from '../../gateway/handlers/authorizer';
 import { connectionKeys, connectionTtlMs } from '../../gateway/connections';
 import type { AuthorizerEvent } from '../../gateway/types';
 
-let twin: GatewayTwin;
-const redis = testRedis();
-
-beforeAll(async () => {
-  twin = await startTestTwin();
-});
-afterAll(async () => {
-  await twin.close();
-  redis.disconnect();
-});
+const env = useTestTwin();
+const { redis } = env;
 
 async function refusal(connect: Promise<TradingClient>): Promise<number> {
   try {
@@ -43,9 +34,9 @@ async function refusal(connect: Promise<TradingClient>): Promise<number> {
 
 test('a token in the Authorization header is accepted; the connection is recorded per user', async () => {
   const user = uniqueUser('hdr');
-  const client = await connectAs(twin, user);
+  const client = await connectAs(env.twin, user);
   const [connectionId] = await connectionsOf(redis, user);
-  expect(twin.connectionIds()).toContain(connectionId);
+  expect(env.twin.connectionIds()).toContain(connectionId);
   expect(await redis.get(connectionKeys.byId(connectionId!))).toBe(user);
   const ttl = await redis.pttl(connectionKeys.byId(connectionId!));
   expect(ttl).toBeGreaterThan(connectionTtlMs - 60_000);
@@ -63,7 +54,7 @@ test('a token in the Authorization header is accepted; the connection is recorde
 
 test('a token in ?token= is accepted (browsers cannot set headers)', async () => {
   const user = uniqueUser('qs');
-  const client = await connectAs(twin, user, { tokenIn: 'query' });
+  const client = await connectAs(env.twin, user, { tokenIn: 'query' });
   expect(await client.request('ping')).toMatchObject({ status: 200 });
   expect(await eventually(() => redis.zcard(connectionKeys.byUser(user)))).toBe(1);
   await client.close();
@@ -71,7 +62,7 @@ test('a token in ?token= is accepted (browsers cannot set headers)', async () =>
 
 test('two connections of one user are both recorded', async () => {
   const user = uniqueUser('two');
-  const [a, b] = [await connectAs(twin, user), await connectAs(twin, user)];
+  const [a, b] = [await connectAs(env.twin, user), await connectAs(env.twin, user)];
   expect(await eventually(async () => (await redis.zcard(connectionKeys.byUser(user))) === 2)).toBe(
     true,
   );
@@ -83,32 +74,32 @@ test('two connections of one user are both recorded', async () => {
 
 test('no token, a bad signature, an expired token or a bad subject: the upgrade is refused with 401', async () => {
   const user = uniqueUser('bad');
-  expect(await refusal(TradingClient.connect(twin.url))).toBe(401);
+  expect(await refusal(TradingClient.connect(env.twin.url))).toBe(401);
   expect(
     await refusal(
-      TradingClient.connect(twin.url, { token: await tokenFor(user, { secret: 'wrong' }) }),
+      TradingClient.connect(env.twin.url, { token: await tokenFor(user, { secret: 'wrong' }) }),
     ),
   ).toBe(401);
   expect(
     await refusal(
-      TradingClient.connect(twin.url, { token: await tokenFor(user, { expiresIn: -60 }) }),
+      TradingClient.connect(env.twin.url, { token: await tokenFor(user, { expiresIn: -60 }) }),
     ),
   ).toBe(401);
-  expect(await refusal(TradingClient.connect(twin.url, { token: 'not.a.jwt' }))).toBe(401);
+  expect(await refusal(TradingClient.connect(env.twin.url, { token: 'not.a.jwt' }))).toBe(401);
   expect(
-    await refusal(TradingClient.connect(twin.url, { headers: { Authorization: 'Basic abc' } })),
+    await refusal(TradingClient.connect(env.twin.url, { headers: { Authorization: 'Basic abc' } })),
   ).toBe(401);
   const slashSubject = await new SignJWT({})
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject('a/b')
     .setExpirationTime('1h')
     .sign(new TextEncoder().encode('local-dev-secret'));
-  expect(await refusal(TradingClient.connect(twin.url, { token: slashSubject }))).toBe(401);
+  expect(await refusal(TradingClient.connect(env.twin.url, { token: slashSubject }))).toBe(401);
   const noExpiry = await new SignJWT({})
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(user)
     .sign(new TextEncoder().encode('local-dev-secret'));
-  expect(await refusal(TradingClient.connect(twin.url, { token: noExpiry }))).toBe(401);
+  expect(await refusal(TradingClient.connect(env.twin.url, { token: noExpiry }))).toBe(401);
   // Nothing was recorded for the refused user.
   expect(await redis.exists(connectionKeys.byUser(user))).toBe(0);
 });
@@ -156,12 +147,14 @@ test('production-style: the signing key is read from Secrets Manager by JWT_SECR
   process.env.JWT_SECRET_ARN = ARN;
   try {
     const user = uniqueUser('arn');
-    const client = await connectAs(twin, user, { token: await tokenFor(user, { secret: key }) });
+    const client = await connectAs(env.twin, user, {
+      token: await tokenFor(user, { secret: key }),
+    });
     expect(await client.request('ping')).toMatchObject({ status: 200 });
     await client.close();
     // The local development key no longer opens the door.
     const local = await tokenFor(user, { secret: 'local-dev-secret' });
-    expect(await refusal(TradingClient.connect(twin.url, { token: local }))).toBe(401);
+    expect(await refusal(TradingClient.connect(env.twin.url, { token: local }))).toBe(401);
   } finally {
     delete process.env.JWT_SECRET_ARN;
   }

@@ -52,6 +52,29 @@ export async function connectionsOf(redis: Redis, userID: string, count = 1): Pr
   return ids;
 }
 
+/**
+ * A twin and a Redis client for the test file: the twin starts before its tests, both close after
+ * them. `twin` is there once the tests run.
+ */
+export function useTestTwin(): { readonly twin: GatewayTwin; readonly redis: Redis } {
+  const redis = testRedis();
+  let twin: GatewayTwin | undefined;
+  beforeAll(async () => {
+    twin = await startTestTwin();
+  });
+  afterAll(async () => {
+    await twin?.close();
+    redis.disconnect();
+  });
+  return {
+    get twin(): GatewayTwin {
+      if (!twin) throw new Error('the test twin starts in beforeAll');
+      return twin;
+    },
+    redis,
+  };
+}
+
 /** Polls until `check` returns a truthy value or the time is up. */
 export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 5000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -1,27 +1,12 @@
 // The pushStatus activity, called directly as a function against a real twin and Redis.
-import {
-  connectAs,
-  eventually,
-  startTestTwin,
-  testRedis,
-  uniqueUser,
-  type GatewayTwin,
-} from './helpers';
+import { connectAs, eventually, useTestTwin, uniqueUser } from './helpers';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { createPushStatus } from '../../activities/pushStatus';
 import { connectionKeys, registerConnection } from '../../gateway/connections';
 import type { ExecutionReport } from '../../domain/orderState';
 
-let twin: GatewayTwin;
-const redis = testRedis();
-
-beforeAll(async () => {
-  twin = await startTestTwin();
-});
-afterAll(async () => {
-  await twin.close();
-  redis.disconnect();
-});
+const env = useTestTwin();
+const { redis } = env;
 
 const report = (userID: string, over: Partial<ExecutionReport> = {}): ExecutionReport => ({
   event: 'executionReport',
@@ -47,13 +32,13 @@ const report = (userID: string, over: Partial<ExecutionReport> = {}): ExecutionR
 
 test('delivers a report to every connection of the user, drops a gone one from Redis, and leaves other users alone', async () => {
   const user = uniqueUser('push');
-  const [a, b] = [await connectAs(twin, user), await connectAs(twin, user)];
-  const other = await connectAs(twin, uniqueUser('other'));
+  const [a, b] = [await connectAs(env.twin, user), await connectAs(env.twin, user)];
+  const other = await connectAs(env.twin, uniqueUser('other'));
   await eventually(async () => (await redis.zcard(connectionKeys.byUser(user))) === 2);
   // A connection whose $disconnect was lost: recorded in Redis, gone from the gateway.
   await registerConnection(redis, { connectionId: 'Stale000000000=', userID: user });
 
-  const pushStatus = createPushStatus({ redis, managementUrl: twin.httpUrl });
+  const pushStatus = createPushStatus({ redis, managementUrl: env.twin.httpUrl });
   const sent = report(user, {
     seq: 3,
     status: 'PARTIALLY_FILLED',
@@ -76,7 +61,7 @@ test('delivers a report to every connection of the user, drops a gone one from R
 });
 
 test('a user without connections: nothing to do, no error', async () => {
-  const pushStatus = createPushStatus({ redis, managementUrl: twin.httpUrl });
+  const pushStatus = createPushStatus({ redis, managementUrl: env.twin.httpUrl });
   await expect(pushStatus(report(uniqueUser('nobody')))).resolves.toBeUndefined();
 });
 
