@@ -6,9 +6,18 @@ import prettier from 'eslint-config-prettier';
 
 // Node built-ins break workflow determinism (Temporal's samples ban them the same way).
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
-const ioFolders = ['activities', 'workers', 'matcher', 'gateway', 'infra', 'scripts'].map(
-  (f) => `**/${f}/**`,
-);
+const ioFolders = [
+  'activities',
+  'bin',
+  'platform',
+  'connections',
+  'relay',
+  'orderWorker',
+  'matcher',
+  'gateway',
+  'infra',
+  'scripts',
+].map((f) => `**/${f}/**`);
 
 export default tseslint.config(
   { ignores: ['node_modules', '.tools', '.data', 'cdk.out', 'coverage', 'bench/results'] },

@@ -11,10 +11,14 @@ import {
 import { gatewayManagementUrl } from '../config/env';
 import { workflowIdFor } from '../domain/order';
 import type { ExecutionReport } from '../domain/orderState';
-import { redisClient } from '../gateway/clients';
-import { liveConnections, removeConnection, type RedisLike } from '../gateway/connections';
-import { log as rootLog } from '../gateway/log';
-import { createManagementClient } from '../gateway/management';
+import {
+  liveConnections,
+  registryRedis,
+  removeConnection,
+  type RedisLike,
+} from '../connections/registry';
+import { createManagementClient } from '../platform/aws';
+import { serviceLogger } from '../platform/log';
 
 /** The activity's signature, as `OrderActivities['pushStatus']` of workflows/messages.ts. */
 export type PushStatus = (report: ExecutionReport) => Promise<void>;
@@ -28,13 +32,13 @@ export interface PushStatusDeps {
   managementUrl?: string;
 }
 
-const log = rootLog.child({ component: 'pushStatus' });
+const log = serviceLogger('gateway').child({ component: 'pushStatus' });
 
 export function createPushStatus(deps: PushStatusDeps = {}): PushStatus {
   let management = deps.management;
 
   return async function pushStatus(report: ExecutionReport): Promise<void> {
-    const redis = deps.redis ?? (await redisClient());
+    const redis = deps.redis ?? (await registryRedis());
     management ??= createManagementClient(deps.managementUrl ?? gatewayManagementUrl());
     const workflowId = workflowIdFor(report.userID, report.orderId);
     const connectionIds = await liveConnections(redis, report.userID);

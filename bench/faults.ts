@@ -18,13 +18,8 @@ import { openBook } from '../matcher/book';
 import { checkConsistency } from './support/checker';
 import { LoadRun } from './support/load';
 import { positive, withStackLoadOptions } from './support/options';
-import {
-  CpuSampler,
-  stackProcessNames,
-  stackRss,
-  waitForQuiet,
-  type StackProcessName,
-} from './support/proc';
+import { stackProcessNames, type StackProcessName } from '../platform/processes';
+import { CpuSampler, stackRss, waitForQuiet } from './support/proc';
 import {
   codeRevision,
   cpuTable,

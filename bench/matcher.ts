@@ -18,6 +18,7 @@ import { Command } from 'commander';
 import * as hdr from 'hdr-histogram-js';
 import Redis from 'ioredis';
 import marketsJson from '../config/markets.json';
+import { env } from '../config/env';
 import { buildMarket, type Market } from '../domain/markets';
 import type { MatcherCommand, MatcherEvent } from '../domain/order';
 import { bookKeys, defaultMaxMatchesPerCall, keyList, openBook, type Book } from '../matcher/book';
@@ -203,7 +204,7 @@ async function redisCpu(redis: Redis): Promise<number> {
 
 async function main(): Promise<void> {
   let server: ManagedProcess | undefined;
-  let url = process.env.REDIS_URL;
+  let url = env.givenRedisUrl;
   if (!url) {
     const dataDir = path.join(projectRoot, '.data', 'bench', 'redis');
     rmSync(dataDir, { recursive: true, force: true });

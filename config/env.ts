@@ -1,5 +1,7 @@
 // Endpoints and names from the environment, with the local defaults of `npm start`.
-// The same code runs against moto, LocalStack, real AWS or Temporal Cloud.
+// The same code runs against moto, LocalStack, real AWS or Temporal Cloud. The only module that
+// reads process.env: everything else asks here.
+import { services, type PortSetting, type ServiceName } from '../platform/processes';
 
 /** A positive integer from the environment, or the fallback when unset. */
 export function positiveInt(name: string, fallback: number): number {
@@ -11,6 +13,20 @@ export function positiveInt(name: string, fallback: number): number {
   return value;
 }
 
+/** A TCP port from the environment (a port of platform/processes.ts), or its default when unset. */
+export function port({ variable, fallback }: PortSetting): number {
+  const raw = process.env[variable];
+  const value = raw ? Number(raw) : fallback;
+  if (!Number.isInteger(value) || value <= 0 || value > 65535)
+    throw new Error(`${variable} must be a TCP port, got "${raw}"`);
+  return value;
+}
+
+/** /healthz and /metrics ports of the project's processes (the gateway's is its API port too). */
+const healthPorts = Object.fromEntries(
+  Object.entries(services).map(([name, s]) => [name, port(s.healthPort)]),
+) as Record<ServiceName, number>;
+
 export const env = {
   temporalAddress: process.env.TEMPORAL_ADDRESS ?? 'localhost:7233',
   temporalNamespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
@@ -21,15 +37,13 @@ export const env = {
   ordersQueueName: process.env.ORDERS_QUEUE_NAME ?? 'orders.fifo',
   orderEventsTopicName: process.env.ORDER_EVENTS_TOPIC_NAME ?? 'order-events.fifo',
   relayQueueName: process.env.RELAY_QUEUE_NAME ?? 'order-events-relay.fifo',
-  gatewayPort: positiveInt('GATEWAY_PORT', 8080),
+  gatewayPort: healthPorts.gateway,
   /** Set by `npm start` and in production; otherwise looked up by name. */
   ordersQueueUrl: process.env.ORDERS_QUEUE_URL || undefined,
+  ordersDlqUrl: process.env.ORDERS_DLQ_URL || undefined,
   orderEventsTopicArn: process.env.ORDER_EVENTS_TOPIC_ARN || undefined,
   relayQueueUrl: process.env.RELAY_QUEUE_URL || undefined,
-  /** /healthz and /metrics ports of the project's processes. */
-  matcherHealthPort: positiveInt('MATCHER_HEALTH_PORT', 9101),
-  orderWorkerHealthPort: positiveInt('ORDER_WORKER_HEALTH_PORT', 9102),
-  relayHealthPort: positiveInt('RELAY_HEALTH_PORT', 9103),
+  healthPorts,
   /** Task queue of the order workflows (tests use their own). */
   orderTaskQueue: process.env.ORDER_TASK_QUEUE ?? 'orders',
   /** Key prefix of the matcher's books; production uses none, tests their own. */
@@ -43,21 +57,69 @@ export const env = {
    * consumer that dies holds up its messages (and their FIFO group) for at most this long.
    */
   sqsLeaseSeconds: positiveInt('SQS_LEASE_SECONDS', 6),
+  /** Level of the pino logs (platform/log.ts). */
+  logLevel: process.env.LOG_LEVEL ?? 'info',
+  /** REDIS_URL when set; `npm run bench:matcher` starts a Redis of its own otherwise. */
+  givenRedisUrl: process.env.REDIS_URL || undefined,
+  /** The WebSocket API the CLI and the benches trade on; default the local twin. */
+  tradeUrl: process.env.TRADE_URL ?? `ws://localhost:${healthPorts.gateway}`,
+  /** The user the CLI trades as. */
+  tradeUser: process.env.TRADE_USER ?? 'user1',
 };
 
-export const localDefaults = {
-  temporalPort: 7233,
-  temporalUiPort: 8233,
-  redisPort: 6379,
-  motoPort: 4566,
-  gatewayPort: 8080,
-} as const;
+// ── AWS SDK defaults for local runs ────────────────────────────────────────────────────────────
+
+/** Hides the SDK's notice that Node 20 support ends in 2027, which every process would print. */
+export function quietAwsSdkNodeNotice(): void {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+}
+
+/** The region and credentials of processes that talk to moto: the environment's, else moto's dummies. */
+export const localAwsEnv = (): Record<string, string> => ({
+  AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
+  AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'test',
+  AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',
+});
+
+/**
+ * Points this process's AWS SDK at `endpointUrl` unless AWS_ENDPOINT_URL is set, with moto's dummy
+ * credentials unless some are set (the SDK reads these variables itself). Returns the endpoint used.
+ */
+export function useLocalAws(endpointUrl: string): string {
+  process.env.AWS_ENDPOINT_URL ||= endpointUrl;
+  process.env.AWS_ACCESS_KEY_ID ??= 'test';
+  process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
+  process.env.AWS_REGION ??= env.awsRegion;
+  quietAwsSdkNodeNotice();
+  return process.env.AWS_ENDPOINT_URL;
+}
+
+/** Whether AWS credentials are in the environment (read per call). */
+export const hasAwsAccessKey = (): boolean => Boolean(process.env.AWS_ACCESS_KEY_ID);
+
+// ── Secrets (config/secrets.ts fetches them) ─────────────────────────────────────────────────────
+
+/** The ARN in `<name>_ARN`, read per call (tests set it), or undefined. */
+export const secretArn = (name: string): string | undefined =>
+  process.env[`${name}_ARN`] || undefined;
+
+/** TEMPORAL_API_KEY, when Temporal is reached with an API key. */
+export const temporalApiKey = (): string | undefined => process.env.TEMPORAL_API_KEY || undefined;
 
 // ── WebSocket gateway ──────────────────────────────────────────────────────────────────────────
 
 /** The API Gateway management API (`@connections`) that pushStatus posts execution reports to. */
 export const gatewayManagementUrl = (): string =>
   process.env.GATEWAY_MANAGEMENT_URL || `http://localhost:${env.gatewayPort}`;
+
+/**
+ * How long a gateway method waits for Temporal: GATEWAY_TEMPORAL_TIMEOUT_MS, read per call so tests
+ * can shorten it, or `fallback` when unset or not a positive integer.
+ */
+export function gatewayTemporalTimeoutMs(fallback: number): number {
+  const raw = Number(process.env.GATEWAY_TEMPORAL_TIMEOUT_MS);
+  return Number.isInteger(raw) && raw > 0 ? raw : fallback;
+}
 
 /** The HS256 secret of local client tokens; never used when NODE_ENV=production. */
 export const localJwtSecret = 'local-dev-secret';

@@ -2,7 +2,7 @@
 // Production passes ARNs in the environment (JWT_SECRET_ARN, REDIS_AUTH_SECRET_ARN,
 // TEMPORAL_TLS_SECRET_ARN), never the values; locally none is set and nothing is fetched.
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { env } from './env';
+import { env, secretArn, temporalApiKey } from './env';
 
 let client: SecretsManagerClient | undefined;
 const cache = new Map<string, Promise<string>>();
@@ -24,7 +24,7 @@ export function secretValue(arn: string): Promise<string> {
 
 /** The secret of `<name>_ARN` when that is set, else undefined. */
 export async function secretFromEnv(name: string): Promise<string | undefined> {
-  const arn = process.env[`${name}_ARN`];
+  const arn = secretArn(name);
   return arn ? secretValue(arn) : undefined;
 }
 
@@ -52,7 +52,7 @@ export async function temporalConnectionOptions(): Promise<{
       tls: { clientCertPair: { crt: Buffer.from(cert), key: Buffer.from(key) } },
     };
   }
-  if (process.env.TEMPORAL_API_KEY)
-    return { address: env.temporalAddress, apiKey: process.env.TEMPORAL_API_KEY, tls: true };
+  const apiKey = temporalApiKey();
+  if (apiKey) return { address: env.temporalAddress, apiKey, tls: true };
   return { address: env.temporalAddress };
 }

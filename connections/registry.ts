@@ -10,7 +10,11 @@
 // message. $disconnect removes the record at once; if a $disconnect is lost, the expiry score hides
 // the connection, and a post that meets GoneException removes it. The two keys live in different
 // cluster slots on purpose (one is found by connection, one by user): no command spans both.
-import type { Cluster, Redis } from 'ioredis';
+// The gateway's handlers write it; the pushStatus activity reads it.
+import Redis, { type Cluster } from 'ioredis';
+import { env } from '../config/env';
+import { redisAuth } from '../config/secrets';
+import { lazy } from '../platform/lazy';
 
 /** API Gateway's hard limit on a WebSocket connection's life. */
 export const maxConnectionLifetimeMs = 2 * 60 * 60 * 1000;
@@ -18,6 +22,21 @@ export const maxConnectionLifetimeMs = 2 * 60 * 60 * 1000;
 export const connectionTtlMs = maxConnectionLifetimeMs + 10 * 60 * 1000;
 
 export type RedisLike = Redis | Cluster;
+
+// Production: the AUTH token of a `rediss://` REDIS_URL from Secrets Manager (REDIS_AUTH_SECRET_ARN).
+const redis = lazy(
+  async () => {
+    return new Redis(env.redisUrl, {
+      maxRetriesPerRequest: 2,
+      connectTimeout: 5000,
+      ...(await redisAuth()),
+    });
+  },
+  (client) => client.quit().catch(() => client.disconnect()),
+);
+
+/** The process's Redis connection to the registry (created on first use, then shared). */
+export const registryRedis = (): Promise<Redis> => redis.get();
 
 export const connectionKeys = {
   byId: (connectionId: string): string => `conn:id:${connectionId}`,

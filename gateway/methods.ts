@@ -27,9 +27,9 @@ import {
 } from '../domain/order';
 import type { OrderSnapshot } from '../domain/orderState';
 import { cancelUpdate, orderErrorTypes, statusQuery } from '../workflows/messages';
-import { env } from '../config/env';
+import { env, gatewayTemporalTimeoutMs } from '../config/env';
 import { ApiError, type Method } from './envelope';
-import type { Logger } from './log';
+import type { Logger } from '../platform/log';
 import { submitOrder } from './submitOrder';
 
 /** How long a method waits for Temporal; below API Gateway's 29 s integration timeout. */
@@ -70,10 +70,7 @@ const openOrdersSchema = z.strictObject({
   coinID: z.string().min(1).max(20).optional(),
 });
 
-function timeoutFromEnv(): number {
-  const raw = Number(process.env.GATEWAY_TEMPORAL_TIMEOUT_MS);
-  return Number.isInteger(raw) && raw > 0 ? raw : defaultTemporalTimeoutMs;
-}
+const timeoutFromEnv = (): number => gatewayTemporalTimeoutMs(defaultTemporalTimeoutMs);
 
 /** `params.userID` may be left out (the connection's user); when given it must be that user. */
 function ownUser(params: Record<string, unknown>, ctx: CallContext): Record<string, unknown> {

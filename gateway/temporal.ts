@@ -1,7 +1,7 @@
-// The container's Temporal client (see ./clients); credentials as config/secrets.ts reads them.
+// The container's Temporal client (see platform/lazy.ts); credentials as config/secrets.ts reads them.
 import { Client, Connection } from '@temporalio/client';
 import { env } from '../config/env';
-import { lazy } from './clients';
+import { lazy } from '../platform/lazy';
 import { temporalConnectionOptions } from '../config/secrets';
 
 const temporal = lazy(

@@ -10,6 +10,7 @@ import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { services, type ServiceName } from '../platform/processes';
 
 export const clusterName = 'order-lifecycle';
 export const namespace = 'orders';
@@ -33,25 +34,26 @@ export interface Workload {
   readonly scaling: Scaling | { replicas: number };
 }
 
+/** Name, entry and health port as platform/processes.ts lists them (the pods set no port variable). */
+const listed = (name: ServiceName): Pick<Workload, 'name' | 'entry' | 'healthPort'> => ({
+  name,
+  entry: services[name].entry,
+  healthPort: services[name].healthPort.fallback,
+});
+
 export const workloads = {
   matcher: {
-    name: 'matcher',
-    entry: 'matcher/service.ts',
-    healthPort: 9101,
+    ...listed('matcher'),
     resources: { cpu: '500m', memory: '512Mi' },
     scaling: { minReplicas: 2, maxReplicas: 6, targetCpuPercent: 70 },
   },
   orderWorker: {
-    name: 'order-worker',
-    entry: 'workers/orderWorker.ts',
-    healthPort: 9102,
+    ...listed('order-worker'),
     resources: { cpu: '500m', memory: '768Mi' },
     scaling: { minReplicas: 2, maxReplicas: 10, targetCpuPercent: 70 },
   },
   relay: {
-    name: 'relay',
-    entry: 'workers/relay.ts',
-    healthPort: 9103,
+    ...listed('relay'),
     resources: { cpu: '250m', memory: '256Mi' },
     scaling: { replicas: 2 },
   },

@@ -11,7 +11,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from '../config/logger';
+import type { Logger } from '../platform/log';
 import { SqsPoller, setVisibility } from '../config/sqsPoller';
 import {
   matcherCommandSchema,

@@ -14,7 +14,7 @@ import type Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from '../config/logger';
+import type { Logger } from '../platform/log';
 import type { MatcherEvent } from '../domain/order';
 import { entryEvents } from './entries';
 

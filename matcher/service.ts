@@ -1,13 +1,13 @@
-// The matcher process (EKS pod): SQS orders queue → Lua book in Redis → outbox stream → SNS topic.
+// The matcher (an EKS pod, bin/matcher.ts): SQS orders queue → Lua book in Redis → outbox stream → SNS topic.
 // SIGTERM finishes the batch in hand, publishes what is in the outbox, and exits.
 import Redis from 'ioredis';
 import { Counter, Histogram } from 'prom-client';
-import { queueUrl, snsClient, sqsClient, topicArn } from '../config/aws';
 import { env } from '../config/env';
-import { startHealthServer } from '../config/health';
-import { createLogger } from '../config/logger';
 import { redisAuth } from '../config/secrets';
 import { markets } from '../config/markets';
+import { queueUrl, snsClient, sqsClient, topicArn } from '../platform/aws';
+import { startHealthServer } from '../platform/health';
+import { serviceLogger } from '../platform/log';
 import { openBook } from './book';
 import { CommandConsumer, type CommandBook } from './consumer';
 import { OutboxPublisher } from './publisher';
@@ -22,7 +22,7 @@ export interface MatcherOptions {
 }
 
 export async function startMatcher(opts: MatcherOptions = {}): Promise<{ stop(): Promise<void> }> {
-  const log = createLogger('matcher');
+  const log = serviceLogger('matcher');
   const redisOptions = await redisAuth();
   // ioredis reconnects by itself; without a listener each failed attempt prints "Unhandled error".
   const connectRedis = (): Redis =>
@@ -39,11 +39,7 @@ export async function startMatcher(opts: MatcherOptions = {}): Promise<{ stop():
   );
   const dlqUrl =
     opts.ordersDlqUrl ??
-    (await queueUrl(
-      sqs,
-      process.env.ORDERS_DLQ_URL,
-      env.ordersQueueName.replace(/\.fifo$/, '-dlq.fifo'),
-    ));
+    (await queueUrl(sqs, env.ordersDlqUrl, env.ordersQueueName.replace(/\.fifo$/, '-dlq.fifo')));
   const eventsTopic = await topicArn(
     sns,
     opts.orderEventsTopicArn ?? env.orderEventsTopicArn,
@@ -51,7 +47,7 @@ export async function startMatcher(opts: MatcherOptions = {}): Promise<{ stop():
   );
 
   let healthy = false;
-  const health = await startHealthServer(opts.healthPort ?? env.matcherHealthPort, () => healthy);
+  const health = await startHealthServer(opts.healthPort ?? env.healthPorts.matcher, () => healthy);
   const applied = new Counter({
     name: 'matcher_commands_total',
     help: 'Commands applied, by command and first event',
@@ -120,12 +116,4 @@ export async function startMatcher(opts: MatcherOptions = {}): Promise<{ stop():
       log.info('matcher stopped');
     },
   };
-}
-
-if (require.main === module) {
-  void startMatcher().then((matcher) => {
-    const shutdown = (): void => void matcher.stop().then(() => process.exit(0));
-    process.once('SIGTERM', shutdown);
-    process.once('SIGINT', shutdown);
-  });
 }

@@ -1,12 +1,12 @@
-// The order worker process (EKS pod): runs orderWorkflow and its activities on task queue 'orders'.
+// The order worker (an EKS pod, bin/orderWorker.ts): runs orderWorkflow and its activities on task queue 'orders'.
 // SIGTERM lets running activities finish; workflows continue on another worker from their history.
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { queueUrl, sqsClient } from '../config/aws';
 import { env } from '../config/env';
-import { startHealthServer } from '../config/health';
-import { createLogger } from '../config/logger';
 import { temporalConnectionOptions } from '../config/secrets';
 import { createEnqueueCommand } from '../activities/enqueueCommand';
+import { queueUrl, sqsClient } from '../platform/aws';
+import { startHealthServer } from '../platform/health';
+import { serviceLogger } from '../platform/log';
 import type { OrderActivities } from '../workflows/messages';
 
 export interface OrderWorkerOptions {
@@ -25,7 +25,7 @@ export interface RunningOrderWorker {
 }
 
 export async function startOrderWorker(opts: OrderWorkerOptions = {}): Promise<RunningOrderWorker> {
-  const log = createLogger('order-worker');
+  const log = serviceLogger('order-worker');
   const sqs = sqsClient();
   const ordersUrl = await queueUrl(
     sqs,
@@ -46,7 +46,7 @@ export async function startOrderWorker(opts: OrderWorkerOptions = {}): Promise<R
     activities,
   });
   const health = await startHealthServer(
-    opts.healthPort ?? env.orderWorkerHealthPort,
+    opts.healthPort ?? env.healthPorts['order-worker'],
     () => worker.getState() === 'RUNNING',
   );
   const done = worker.run().finally(async () => {
@@ -68,11 +68,4 @@ export async function startOrderWorker(opts: OrderWorkerOptions = {}): Promise<R
 async function defaultPushStatus(): Promise<OrderActivities['pushStatus']> {
   const { createPushStatus } = await import('../activities/pushStatus');
   return createPushStatus();
-}
-
-if (require.main === module) {
-  // The Temporal runtime shuts the worker down on SIGINT/SIGTERM; running activities finish first.
-  void startOrderWorker()
-    .then((w) => w.done)
-    .then(() => process.exit(0));
 }

@@ -1,8 +1,9 @@
 // AWS clients and resource addresses from the environment. The SDK reads AWS_ENDPOINT_URL itself,
 // so the same code talks to moto locally and to AWS in production.
+import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
-import { env } from './env';
+import { env, hasAwsAccessKey } from '../config/env';
 
 export const sqsClient = (): SQSClient => new SQSClient({ region: env.awsRegion });
 export const snsClient = (): SNSClient => new SNSClient({ region: env.awsRegion });
@@ -30,4 +31,26 @@ export async function topicArn(
   );
   if (!out.TopicArn) throw new Error(`topic ${name} not found`);
   return out.TopicArn;
+}
+
+// ── The API Gateway management API (@connections) ──────────────────────────────────────────────
+// Real AWS in production, the local twin (`http://localhost:8080`) otherwise; the same SDK client
+// either way.
+
+/**
+ * A client for `endpoint`: `https://{apiId}.execute-api.{region}.amazonaws.com/{stage}` in AWS, or
+ * the twin's http URL. The twin checks no signature; when the endpoint is local and no AWS
+ * credentials are configured, dummy ones let the SDK sign anyway.
+ */
+export function createManagementClient(endpoint: string): ApiGatewayManagementApiClient {
+  const local = /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?(\/|$)/.test(endpoint);
+  const needsDummyCredentials = local && !hasAwsAccessKey();
+  return new ApiGatewayManagementApiClient({
+    endpoint,
+    region: env.awsRegion,
+    maxAttempts: 2,
+    ...(needsDummyCredentials && {
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    }),
+  });
 }

@@ -1,11 +1,6 @@
-// Clients the handlers share, one per Lambda container (module scope, created on first use and
-// reused by every later invocation of a warm container). The Redis connection lives here; the
-// Temporal client in ./temporal, so $connect and $disconnect do not load the Temporal SDK.
-// Production credentials come from Secrets Manager by ARN: REDIS_AUTH_SECRET_ARN (AUTH token of a
-// `rediss://` REDIS_URL). Locally nothing is set.
-import Redis from 'ioredis';
-import { env } from '../config/env';
-import { redisAuth } from '../config/secrets';
+// Clients a process shares, created on first use and reused (in Lambda: one per container, kept by
+// every later invocation of a warm container): the connection registry's Redis connection
+// (connections/registry.ts) and the gateway's Temporal client (gateway/temporal.ts).
 
 /** A lazily created, cached client; a failed creation is forgotten, so the next call retries. */
 export interface Lazy<T> {
@@ -38,20 +33,6 @@ export function lazy<T>(create: () => Promise<T>, close: (client: T) => Promise<
   all.push(client);
   return client;
 }
-
-const redis = lazy(
-  async () => {
-    return new Redis(env.redisUrl, {
-      maxRetriesPerRequest: 2,
-      connectTimeout: 5000,
-      ...(await redisAuth()),
-    });
-  },
-  (client) => client.quit().catch(() => client.disconnect()),
-);
-
-/** The container's Redis connection (the connection registry). */
-export const redisClient = (): Promise<Redis> => redis.get();
 
 /** Closes every shared client (twin shutdown, tests); the next use opens new ones. */
 export async function closeClients(): Promise<void> {

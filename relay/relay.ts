@@ -1,16 +1,16 @@
-// The relay process: matcher events from the SQS queue subscribed to the SNS topic become signals
+// The relay: matcher events from the SQS queue subscribed to the SNS topic become signals
 // to each order's workflow, the maker's as well as the taker's. A message is deleted only after
 // its signal was accepted; the workflow drops an event it has already applied (orderSeq).
 import { DeleteMessageBatchCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { Counter } from 'prom-client';
-import { queueUrl, sqsClient } from '../config/aws';
+import { queueUrl, sqsClient } from '../platform/aws';
 import { env } from '../config/env';
-import { startHealthServer } from '../config/health';
-import { createLogger, type Logger } from '../config/logger';
+import { startHealthServer } from '../platform/health';
+import { orderLogger, serviceLogger, type Logger } from '../platform/log';
 import { SqsPoller } from '../config/sqsPoller';
 import { temporalConnectionOptions } from '../config/secrets';
-import { matcherEventSchema, workflowIdFor, type MatcherEvent } from '../domain/order';
+import { matcherEventSchema, orderKeyFor, workflowIdFor, type MatcherEvent } from '../domain/order';
 import { matcherEventSignal } from '../workflows/messages';
 
 export interface RelayOptions {
@@ -77,7 +77,7 @@ export class EventRelay {
   private orderKeyOf(m: Message): string {
     try {
       const { userID, orderId } = JSON.parse(m.Body ?? '') as { userID?: string; orderId?: string };
-      return `${userID}/${orderId}`;
+      return orderKeyFor(String(userID), String(orderId));
     } catch {
       return m.MessageId ?? '';
     }
@@ -94,7 +94,7 @@ export class EventRelay {
     }
     const event = parsed.data;
     const workflowId = workflowIdFor(event.userID, event.orderId);
-    const log = this.o.log.child({ workflowId });
+    const log = orderLogger(this.o.log, workflowId);
     try {
       await this.o.client.workflow.getHandle(workflowId).signal(matcherEventSignal, event);
       log.debug({ event: event.event, seq: event.seq, orderSeq: event.orderSeq }, 'event signaled');
@@ -122,13 +122,13 @@ function safeJson(text: string | undefined): unknown {
 export async function startRelay(
   opts: { relayQueueUrl?: string; healthPort?: number } = {},
 ): Promise<{ stop(): Promise<void> }> {
-  const log = createLogger('relay');
+  const log = serviceLogger('relay');
   const sqs = sqsClient();
   const url = await queueUrl(sqs, opts.relayQueueUrl ?? env.relayQueueUrl, env.relayQueueName);
   const connection = await Connection.connect(await temporalConnectionOptions());
   const client = new Client({ connection, namespace: env.temporalNamespace });
   let healthy = false;
-  const health = await startHealthServer(opts.healthPort ?? env.relayHealthPort, () => healthy);
+  const health = await startHealthServer(opts.healthPort ?? env.healthPorts.relay, () => healthy);
   const relayed = new Counter({
     name: 'relay_events_total',
     help: 'Matcher events relayed, by event and outcome',
@@ -156,12 +156,4 @@ export async function startRelay(
       log.info('relay stopped');
     },
   };
-}
-
-if (require.main === module) {
-  void startRelay().then((relay) => {
-    const shutdown = (): void => void relay.stop().then(() => process.exit(0));
-    process.once('SIGTERM', shutdown);
-    process.once('SIGINT', shutdown);
-  });
 }

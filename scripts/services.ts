@@ -9,6 +9,7 @@ import readline from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import Redis from 'ioredis';
+import { localAwsEnv } from '../config/env';
 import { orderSearchAttributeNames } from '../domain/searchAttributes';
 
 export const projectRoot = path.resolve(__dirname, '..');
@@ -251,9 +252,7 @@ export function localEnv(ports: {
     TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}`,
     REDIS_URL: `redis://127.0.0.1:${ports.redis}`,
     AWS_ENDPOINT_URL: `http://127.0.0.1:${ports.moto}`,
-    AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
-    AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'test',
-    AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',
+    ...localAwsEnv(),
     // The SDK's notice that Node 20 support ends in 2027, printed by every process otherwise.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };

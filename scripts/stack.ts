@@ -7,7 +7,14 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { env, localDefaults } from '../config/env';
+import { env, port, quietAwsSdkNodeNotice } from '../config/env';
+import {
+  servers as serverList,
+  serviceNames,
+  services as serviceList,
+  type ServiceName,
+  type StackProcessName,
+} from '../platform/processes';
 import { ensureOrderChannels, type OrderChannels } from './localAws';
 import {
   httpOk,
@@ -23,30 +30,22 @@ import {
 } from './services';
 
 // The SDK's notice that Node 20 support ends in 2027 would open every start.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+quietAwsSdkNodeNotice();
 
 const dataDir = path.join(projectRoot, '.data');
 const runDir = path.join(dataDir, 'run');
 
-function portFromEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  const port = raw ? Number(raw) : fallback;
-  if (!Number.isInteger(port) || port <= 0 || port > 65535)
-    throw new Error(`${name} must be a TCP port, got "${raw}"`);
-  return port;
-}
-
 const ports = {
-  temporal: portFromEnv('TEMPORAL_PORT', localDefaults.temporalPort),
-  temporalUi: portFromEnv('TEMPORAL_UI_PORT', localDefaults.temporalUiPort),
-  temporalMetrics: portFromEnv('TEMPORAL_METRICS_PORT', 9233),
-  redis: portFromEnv('REDIS_PORT', localDefaults.redisPort),
-  moto: portFromEnv('MOTO_PORT', localDefaults.motoPort),
+  temporal: port(serverList.temporal.ports.grpc),
+  temporalUi: port(serverList.temporal.ports.ui),
+  temporalMetrics: port(serverList.temporal.ports.metrics),
+  redis: port(serverList.redis.ports.redis),
+  moto: port(serverList.moto.ports.sqsSns),
 };
 
 /** A process of the stack: how to start it and when it counts as healthy. */
 interface StackProcess {
-  name: string;
+  name: StackProcessName;
   colour: number;
   /** TCP ports it listens on, checked free before anything starts. */
   ports: number[];
@@ -65,22 +64,20 @@ const serviceEnv = (): NodeJS.ProcessEnv => ({
     ORDER_EVENTS_TOPIC_ARN: channels.orderEventsTopicArn,
     RELAY_QUEUE_URL: channels.relayQueueUrl,
   }),
-  LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+  LOG_LEVEL: env.logLevel,
 });
 
-/** One of the project's own Node processes, run from TypeScript with tsx. */
-function nodeProcess(
-  name: string,
-  colour: number,
-  entry: string,
-  healthPort: number,
-  endpoints: Array<[string, string]>,
-): StackProcess {
+/** One of the project's own Node processes (platform/processes.ts), run from TypeScript with tsx. */
+function nodeProcess(name: ServiceName): StackProcess {
+  const { entry, colour, title } = serviceList[name];
+  const healthPort = env.healthPorts[name];
+  const metrics: [string, string] = [`${title} metrics`, `http://localhost:${healthPort}/metrics`];
   return {
     name,
     colour,
     ports: [healthPort],
-    endpoints,
+    endpoints:
+      name === 'gateway' ? [['WebSocket API', `ws://localhost:${healthPort}`], metrics] : [metrics],
     async start() {
       const proc = startProcess(name, process.execPath, ['--import', 'tsx', entry], {
         env: serviceEnv(),
@@ -95,7 +92,7 @@ function nodeProcess(
 const servers: StackProcess[] = [
   {
     name: 'temporal',
-    colour: 35,
+    colour: serverList.temporal.colour,
     ports: [ports.temporal, ports.temporalUi, ports.temporalMetrics],
     endpoints: [
       ['Temporal gRPC', `localhost:${ports.temporal}`],
@@ -108,27 +105,28 @@ const servers: StackProcess[] = [
         uiPort: ports.temporalUi,
         metricsPort: ports.temporalMetrics,
         dbFile: path.join(dataDir, 'temporal.sqlite'),
-        sink: { kind: 'console', colour: 35 },
+        sink: { kind: 'console', colour: serverList.temporal.colour },
       }),
   },
   {
     name: 'redis',
-    colour: 31,
+    colour: serverList.redis.colour,
     ports: [ports.redis],
     endpoints: [['Redis (AOF in .data/redis)', `redis://localhost:${ports.redis}`]],
     start: () =>
       startRedis({
         port: ports.redis,
         dataDir: path.join(dataDir, 'redis'),
-        sink: { kind: 'console', colour: 31 },
+        sink: { kind: 'console', colour: serverList.redis.colour },
       }),
   },
   {
     name: 'moto',
-    colour: 33,
+    colour: serverList.moto.colour,
     ports: [ports.moto],
     endpoints: [['SQS/SNS (moto)', `http://localhost:${ports.moto}`]],
-    start: () => startMoto({ port: ports.moto, sink: { kind: 'console', colour: 33 } }),
+    start: () =>
+      startMoto({ port: ports.moto, sink: { kind: 'console', colour: serverList.moto.colour } }),
     async afterStart() {
       const clientConfig = {
         endpoint: `http://127.0.0.1:${ports.moto}`,
@@ -155,21 +153,7 @@ const servers: StackProcess[] = [
 ];
 
 // The project's own processes, started in this order, each healthy on its /healthz endpoint.
-const services: StackProcess[] = [
-  nodeProcess('matcher', 32, 'matcher/service.ts', env.matcherHealthPort, [
-    ['Matcher metrics', `http://localhost:${env.matcherHealthPort}/metrics`],
-  ]),
-  nodeProcess('relay', 94, 'workers/relay.ts', env.relayHealthPort, [
-    ['Relay metrics', `http://localhost:${env.relayHealthPort}/metrics`],
-  ]),
-  nodeProcess('order-worker', 34, 'workers/orderWorker.ts', env.orderWorkerHealthPort, [
-    ['Order worker metrics', `http://localhost:${env.orderWorkerHealthPort}/metrics`],
-  ]),
-  nodeProcess('gateway', 36, 'gateway/local/server.ts', env.gatewayPort, [
-    ['WebSocket API', `ws://localhost:${env.gatewayPort}`],
-    ['Gateway metrics', `http://localhost:${env.gatewayPort}/metrics`],
-  ]),
-];
+const services: StackProcess[] = serviceNames.map(nodeProcess);
 
 const pidFile = (name: string): string => path.join(runDir, `${name}.pid`);
 

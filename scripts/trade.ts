@@ -139,17 +139,9 @@ async function follow(g: Globals, first: TradingClient, orderId: string | null):
 
 const program = new Command('trade')
   .description('Trade over the WebSocket API and watch execution reports live')
-  .option(
-    '-u, --user <userID>',
-    'trade as this user (a local token is minted)',
-    process.env.TRADE_USER ?? 'user1',
-  )
+  .option('-u, --user <userID>', 'trade as this user (a local token is minted)', env.tradeUser)
   .option('--token <jwt>', 'use this token instead of minting one for --user')
-  .option(
-    '--url <url>',
-    'the WebSocket API',
-    process.env.TRADE_URL ?? `ws://localhost:${env.gatewayPort}`,
-  )
+  .option('--url <url>', 'the WebSocket API', env.tradeUrl)
   .option('--json', 'print raw JSON lines instead of one readable line each')
   .showHelpAfterError();
 

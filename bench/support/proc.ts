@@ -4,21 +4,10 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { stackProcessNames } from '../../platform/processes';
 import { projectRoot } from '../../scripts/services';
 
 export const runDir = path.join(projectRoot, '.data', 'run');
-
-/** The stack's processes in the order the reports print them. */
-export const stackProcessNames = [
-  'temporal',
-  'redis',
-  'moto',
-  'matcher',
-  'relay',
-  'order-worker',
-  'gateway',
-] as const;
-export type StackProcessName = (typeof stackProcessNames)[number];
 
 /** Clock ticks per second of /proc/<pid>/stat (USER_HZ; 100 on Linux for every architecture). */
 const ticksPerSecond = 100;

@@ -4,9 +4,15 @@
 import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Connection } from '@temporalio/client';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { env, localDefaults } from '../../config/env';
+import { env, port, useLocalAws } from '../../config/env';
+import {
+  servers,
+  stackProcessNames,
+  type ServiceName,
+  type StackProcessName,
+} from '../../platform/processes';
 import { httpOk, pingRedis } from '../../scripts/services';
-import { isAlive, readPid, stackProcessNames, type StackProcessName } from './proc';
+import { isAlive, readPid } from './proc';
 
 export interface Endpoints {
   /** The WebSocket API. */
@@ -16,7 +22,7 @@ export interface Endpoints {
   temporalAddress: string;
   redisUrl: string;
   awsEndpointUrl: string;
-  healthPorts: Record<'matcher' | 'relay' | 'order-worker', number>;
+  healthPorts: Record<ServiceName, number>;
 }
 
 /**
@@ -24,24 +30,15 @@ export interface Endpoints {
  * local moto server when unset, with moto's dummy credentials, as `npm start` does for its processes.
  */
 export function endpoints(gatewayUrl?: string): Endpoints {
-  const motoPort = Number(process.env.MOTO_PORT ?? localDefaults.motoPort);
-  process.env.AWS_ENDPOINT_URL ||= `http://localhost:${motoPort}`;
-  process.env.AWS_ACCESS_KEY_ID ??= 'test';
-  process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
-  process.env.AWS_REGION ??= env.awsRegion;
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const url = gatewayUrl ?? process.env.TRADE_URL ?? `ws://localhost:${env.gatewayPort}`;
+  const awsEndpointUrl = useLocalAws(`http://localhost:${port(servers.moto.ports.sqsSns)}`);
+  const url = gatewayUrl ?? env.tradeUrl;
   return {
     gatewayUrl: url,
     gatewayHttpUrl: url.replace(/^ws/, 'http').replace(/\/+$/, ''),
     temporalAddress: env.temporalAddress,
     redisUrl: env.redisUrl,
-    awsEndpointUrl: process.env.AWS_ENDPOINT_URL,
-    healthPorts: {
-      matcher: env.matcherHealthPort,
-      relay: env.relayHealthPort,
-      'order-worker': env.orderWorkerHealthPort,
-    },
+    awsEndpointUrl,
+    healthPorts: env.healthPorts,
   };
 }
 

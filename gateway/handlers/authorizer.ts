@@ -3,8 +3,10 @@
 // it throws "Unauthorized", and hands `context` to $connect and every later message as
 // `requestContext.authorizer`. The local twin runs it the same way before $connect.
 import { InvalidTokenError, tokenFromRequest, verifyToken } from '../auth';
-import { log } from '../log';
+import { serviceLogger } from '../../platform/log';
 import type { AuthorizerEvent, AuthorizerResult } from '../types';
+
+const log = serviceLogger('gateway');
 
 export async function handler(event: AuthorizerEvent): Promise<AuthorizerResult> {
   const token = tokenFromRequest(event.headers, event.queryStringParameters);

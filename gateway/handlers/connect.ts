@@ -2,10 +2,11 @@
 // authorizer the handler verifies the token itself. The connection is recorded per user in Redis,
 // so pushStatus finds every live connection of the user. Any non-2xx answer refuses the upgrade.
 import { InvalidTokenError, tokenFromRequest, verifyToken } from '../auth';
-import { redisClient } from '../clients';
-import { registerConnection } from '../connections';
-import { log } from '../log';
+import { registerConnection, registryRedis } from '../../connections/registry';
+import { serviceLogger } from '../../platform/log';
 import type { WebSocketEvent, WebSocketResult } from '../types';
+
+const log = serviceLogger('gateway');
 
 async function userOf(event: WebSocketEvent): Promise<string | null> {
   const fromAuthorizer = event.requestContext.authorizer?.userID;
@@ -28,7 +29,7 @@ export async function handler(event: WebSocketEvent): Promise<WebSocketResult> {
     return { statusCode: 401, body: 'Unauthorized' };
   }
   try {
-    await registerConnection(await redisClient(), { connectionId, userID, connectedAt });
+    await registerConnection(await registryRedis(), { connectionId, userID, connectedAt });
   } catch (err) {
     // A connection nobody can push to is worse than a refused one: the client retries.
     log.error({ connectionId, userID, err }, '$connect: cannot record the connection');

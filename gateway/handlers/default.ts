@@ -4,9 +4,8 @@
 // and the local twin does the same. Pushed execution reports take the other path (pushStatus →
 // @connections).
 import { markets } from '../../config/markets';
-import { redisClient } from '../clients';
 import { temporalClient } from '../temporal';
-import { userOfConnection, type RedisLike } from '../connections';
+import { registryRedis, userOfConnection, type RedisLike } from '../../connections/registry';
 import {
   ApiError,
   failure,
@@ -16,9 +15,11 @@ import {
   type RequestId,
   type Response,
 } from '../envelope';
-import { log } from '../log';
+import { serviceLogger } from '../../platform/log';
 import { createMethods, toApiError, type MethodDeps } from '../methods';
 import type { WebSocketEvent, WebSocketResult } from '../types';
+
+const log = serviceLogger('gateway');
 
 export interface DefaultHandlerDeps extends Partial<MethodDeps> {
   redis?: () => Promise<RedisLike>;
@@ -41,7 +42,7 @@ export function createDefaultHandler(
   deps: DefaultHandlerDeps = {},
 ): (event: WebSocketEvent) => Promise<WebSocketResult> {
   const methods = createMethods({ temporal: temporalClient, markets, ...deps });
-  const redis = deps.redis ?? redisClient;
+  const redis = deps.redis ?? registryRedis;
 
   return async (event) => {
     const started = Date.now();

@@ -15,13 +15,13 @@ import http, { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'n
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { env } from '../../config/env';
-import { closeClients } from '../clients';
+import { closeClients } from '../../platform/lazy';
 import { idOf, methodOf } from '../envelope';
 import { handler as authorizerHandler } from '../handlers/authorizer';
 import { handler as connectHandler } from '../handlers/connect';
 import { createDefaultHandler, handler as defaultHandler } from '../handlers/default';
 import { handler as disconnectHandler } from '../handlers/disconnect';
-import { log as rootLog } from '../log';
+import { serviceLogger } from '../../platform/log';
 import type { AuthorizerHandler, ConnectHandler, WebSocketResult } from '../types';
 import { twinLimitsFromEnv, type TwinLimits } from './config';
 import {
@@ -83,7 +83,7 @@ interface LiveConnection extends ConnectionInfo {
   lifetime?: NodeJS.Timeout;
 }
 
-const log = rootLog.child({ component: 'twin' });
+const log = serviceLogger('gateway').child({ component: 'twin' });
 /** API Gateway's bodies for a refused $connect. */
 const refusalMessages: Record<number, string> = {
   401: 'Unauthorized',

@@ -15,7 +15,7 @@ import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secre
 import { SignJWT } from 'jose';
 import { randomUUID } from 'node:crypto';
 import { handler as authorizer } from '../../gateway/handlers/authorizer';
-import { connectionKeys, connectionTtlMs } from '../../gateway/connections';
+import { connectionKeys, connectionTtlMs } from '../../connections/registry';
 import type { AuthorizerEvent } from '../../gateway/types';
 
 const env = useTestTwin();

@@ -7,7 +7,7 @@ import {
   uniqueUser,
   type GatewayTwin,
 } from './helpers';
-import { connectionKeys } from '../../gateway/connections';
+import { connectionKeys } from '../../connections/registry';
 import { TokenBucket } from '../../gateway/local/rateLimit';
 
 const redis = testRedis();

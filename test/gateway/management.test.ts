@@ -16,7 +16,7 @@ import {
   uniqueUser,
   type GatewayTwin,
 } from './helpers';
-import { connectionKeys } from '../../gateway/connections';
+import { connectionKeys } from '../../connections/registry';
 
 let twin: GatewayTwin;
 let sdk: ApiGatewayManagementApiClient;

@@ -16,10 +16,12 @@ import type { AcceptedOrder } from '../../domain/order';
 import type { OrderSnapshot } from '../../domain/orderState';
 import { createDefaultHandler } from '../../gateway/handlers/default';
 import { createMethods, type CallContext } from '../../gateway/methods';
-import { log } from '../../gateway/log';
+import { serviceLogger } from '../../platform/log';
 import type { WebSocketEvent } from '../../gateway/types';
 import { submitUpdate } from '../../workflows/messages';
 import { seedOrderText, uniqueUser } from './helpers';
+
+const log = serviceLogger('gateway');
 
 function messageEvent(body: string, userID: string): WebSocketEvent {
   return {

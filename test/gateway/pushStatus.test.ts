@@ -2,7 +2,7 @@
 import { connectAs, eventually, useTestTwin, uniqueUser } from './helpers';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { createPushStatus } from '../../activities/pushStatus';
-import { connectionKeys, registerConnection } from '../../gateway/connections';
+import { connectionKeys, registerConnection } from '../../connections/registry';
 import type { ExecutionReport } from '../../domain/orderState';
 
 const env = useTestTwin();

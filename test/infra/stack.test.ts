@@ -619,9 +619,9 @@ describe('EKS workloads', () => {
 
   it('entry points and health ports are the ones the processes use', () => {
     expect(Object.values(workloads).map((w) => [w.name, w.entry, w.healthPort])).toEqual([
-      ['matcher', 'matcher/service.ts', 9101],
-      ['order-worker', 'workers/orderWorker.ts', 9102],
-      ['relay', 'workers/relay.ts', 9103],
+      ['matcher', 'bin/matcher.ts', 9101],
+      ['order-worker', 'bin/orderWorker.ts', 9102],
+      ['relay', 'bin/relay.ts', 9103],
     ]);
   });
 

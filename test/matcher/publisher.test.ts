@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type Redis from 'ioredis';
-import { createLogger } from '../../config/logger';
+import { serviceLogger } from '../../platform/log';
 import { openBook, type Book } from '../../matcher/book';
 import { OutboxPublisher } from '../../matcher/publisher';
 import { ensureOrderChannels, type OrderChannels } from '../../scripts/localAws';
@@ -51,7 +51,7 @@ function publisher(): OutboxPublisher {
     coinID: tst.coinID,
     streamKey: book.keys.events,
     appliedKey: book.keys.applied,
-    log: createLogger('publisher-test'),
+    log: serviceLogger('publisher-test'),
     lockMs: 1500,
   });
 }

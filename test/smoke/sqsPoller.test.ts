@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SqsPoller } from '../../config/sqsPoller';
-import { createLogger } from '../../config/logger';
+import { serviceLogger } from '../../platform/log';
 import { ensureOrderChannels } from '../../scripts/localAws';
 import { eventually } from '../support/stack';
 
@@ -65,7 +65,7 @@ test('a message handled for longer than its lease stays invisible, and is handle
     queueUrl,
     waitSeconds: 1,
     leaseSeconds: 2,
-    log: createLogger('lease-test'),
+    log: serviceLogger('lease-test'),
     onMessages: async (messages) => {
       handled.push(...messages.map((m) => m.Body ?? ''));
       // Three leases long; meanwhile another consumer must not see it.

@@ -8,6 +8,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { Client, Connection } from '@temporalio/client';
 import Redis from 'ioredis';
 import { ensureOrderChannels, type OrderChannels } from '../../scripts/localAws';
+import { services, type ServiceName } from '../../platform/processes';
 import type { OrderActivities } from '../../workflows/messages';
 import {
   freePort,
@@ -60,12 +61,7 @@ export function channelEnv(channels: TestChannels): Record<string, string> {
 export const spawnedPidsFile = (): string =>
   path.join(process.env.TEST_RUN_DIR ?? '.data', 'spawned.pids');
 
-export type ServiceName = 'matcher' | 'order-worker' | 'relay';
-const entries: Record<ServiceName, { entry: string; portVar: string }> = {
-  matcher: { entry: 'matcher/service.ts', portVar: 'MATCHER_HEALTH_PORT' },
-  'order-worker': { entry: 'workers/orderWorker.ts', portVar: 'ORDER_WORKER_HEALTH_PORT' },
-  relay: { entry: 'workers/relay.ts', portVar: 'RELAY_HEALTH_PORT' },
-};
+export type { ServiceName } from '../../platform/processes';
 
 /** One of the service's processes as a real OS process (for kill -9 tests), healthy when returned. */
 export async function spawnService(
@@ -74,9 +70,9 @@ export async function spawnService(
   extraEnv: Record<string, string> = {},
 ): Promise<ManagedProcess> {
   const port = await freePort();
-  const { entry, portVar } = entries[name];
+  const { entry, healthPort } = services[name];
   const proc = startProcess(name, process.execPath, ['--import', 'tsx', entry], {
-    env: { ...channelEnv(channels), [portVar]: String(port), ...extraEnv },
+    env: { ...channelEnv(channels), [healthPort.variable]: String(port), ...extraEnv },
     sink: {
       kind: 'file',
       path: path.join(process.env.TEST_RUN_DIR ?? '.data', `${name}-${channels.taskQueue}.log`),
@@ -123,8 +119,8 @@ export async function startServicesInProcess(
   pushStatus: OrderActivities['pushStatus'],
 ): Promise<{ stop: () => Promise<void> }> {
   const { startMatcher } = await import('../../matcher/service');
-  const { startRelay } = await import('../../workers/relay');
-  const { startOrderWorker } = await import('../../workers/orderWorker');
+  const { startRelay } = await import('../../relay/relay');
+  const { startOrderWorker } = await import('../../orderWorker/worker');
   const matcher = await startMatcher({
     ordersQueueUrl: channels.ordersQueueUrl,
     ordersDlqUrl: channels.ordersDlqUrl,
