@@ -76,7 +76,7 @@ export function quietAwsSdkNodeNotice(): void {
 
 /** The region and credentials of processes that talk to moto: the environment's, else moto's dummies. */
 export const localAwsEnv = (): Record<string, string> => ({
-  AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
+  AWS_REGION: env.awsRegion,
   AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'test',
   AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',
 });

@@ -93,7 +93,7 @@ export async function requireStack(e: Endpoints, bench: string): Promise<void> {
   if (failures.length === 0) return;
   process.stderr.write(
     `${bench}: the local stack is not (fully) up; these did not answer:\n${failures.sort().join('\n')}\n` +
-      `Start it with \`npm start\` in another terminal (wait for "all 7 processes healthy"), or point ` +
+      `Start it with \`npm start\` in another terminal (wait for "all ${stackProcessNames.length} processes healthy"), or point ` +
       `the bench at yours with TRADE_URL, TEMPORAL_ADDRESS, REDIS_URL, AWS_ENDPOINT_URL and the ` +
       `*_HEALTH_PORT variables (see README).\n`,
   );
