@@ -1,4 +1,4 @@
-// The order channels (DESIGN.md flow 3 and 5): commands to the matcher on an SQS FIFO queue, its
+// Order channels (docs/architecture.md, hops 3 and 5): commands to the matcher on SQS FIFO, its
 // results on an SNS FIFO topic fanned out to the relay's SQS FIFO queue. Names and attributes are
 // those of the local twin (scripts/localAws.ts), so the same code finds the same channels.
 //

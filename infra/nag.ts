@@ -23,12 +23,12 @@ export function suppressNagFindings(stack: OrderLifecycleStack): void {
   ack(
     stack.node.findChild('JwtSigningKey'),
     'AwsSolutions-SMG4',
-    'HS256 signing key: rotating it invalidates every issued token at once, so it is rotated by hand with an overlap window (see README), not by a scheduled Lambda.',
+    'HS256 signing key: rotating it invalidates every issued token at once, so it is rotated by hand with an overlap window (see docs/operations.md), not by a scheduled Lambda.',
   );
   ack(
     orderBook.authSecret,
     'AwsSolutions-SMG4',
-    'ElastiCache AUTH tokens rotate through ModifyReplicationGroup (AuthTokenUpdateStrategy ROTATE then SET), which no managed rotation function performs; rotated by hand (see README).',
+    'ElastiCache AUTH tokens rotate through ModifyReplicationGroup (AuthTokenUpdateStrategy ROTATE then SET), which no managed rotation function performs; rotated by hand (see docs/operations.md).',
   );
 
   // ---- Redis.

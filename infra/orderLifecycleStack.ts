@@ -1,4 +1,4 @@
-// The whole production side of DESIGN.md in one stack: WebSocket API + gateway Lambdas, the order
+// The whole AWS side (docs/operations.md) in one stack: WebSocket API + gateway Lambdas, the order
 // channels (SQS/SNS FIFO), the order book (ElastiCache Redis), the processes on EKS, alarms.
 // Environment-agnostic: no account or region is baked in and nothing is looked up, so it
 // synthesizes offline; the deployment's account and region come from the CLI's credentials.

@@ -1,4 +1,4 @@
-// The client edge (DESIGN.md flow 1 and 2): an API Gateway WebSocket API whose routes run the
+// Client edge (docs/architecture.md, hops 1-2): an API Gateway WebSocket API whose routes run the
 // gateway's Lambda handlers. Route selection is `$request.body.method`, and since no method has a
 // route of its own every request reaches `$default`, whose handler dispatches on the method and
 // whose return value is the response frame. `$connect` is guarded by a REQUEST authorizer.

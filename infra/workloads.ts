@@ -1,4 +1,4 @@
-// The long-running processes (DESIGN.md flow 4 and 6, and the Temporal workers): an EKS cluster in
+// Long-running processes (docs/architecture.md, hops 4, 6; Temporal workers): an EKS cluster in
 // Auto Mode (EKS runs and scales the nodes) with the matcher, the order worker and the relay as
 // Deployments of one container image. Each has its own Kubernetes service account bound to an IAM
 // role (IRSA) that holds only the actions it needs on the named resources; the matcher and the
