@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../config/logger';
-import { SqsPoller, setVisibility } from '../config/sqsPoller';
+import { SqsPoller, setVisibility } from '../platform/sqsConsumer';
 import {
   matcherCommandSchema,
   workflowIdFor,

@@ -8,7 +8,7 @@ import { queueUrl, sqsClient } from '../config/aws';
 import { env } from '../config/env';
 import { startHealthServer } from '../config/health';
 import { createLogger, type Logger } from '../config/logger';
-import { SqsPoller } from '../config/sqsPoller';
+import { SqsPoller } from '../platform/sqsConsumer';
 import { temporalConnectionOptions } from '../config/secrets';
 import { matcherEventSchema, workflowIdFor, type MatcherEvent } from '../domain/order';
 import { matcherEventSignal } from '../workflows/messages';

@@ -12,7 +12,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from './logger';
+import type { Logger } from '../config/logger';
 
 export interface SqsPollerOptions {
   sqs: SQSClient;

@@ -10,7 +10,7 @@ import {
   type Message,
 } from '@aws-sdk/client-sqs';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { SqsPoller } from '../../config/sqsPoller';
+import { SqsPoller } from '../../platform/sqsConsumer';
 import { createLogger } from '../../config/logger';
 import { ensureOrderChannels } from '../../scripts/localAws';
 import { eventually } from '../support/stack';
