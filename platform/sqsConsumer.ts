@@ -1,20 +1,24 @@
-// A long-poll loop over one SQS queue: receive up to 10 messages, hand them over, repeat. stop()
-// aborts a waiting receive at once and lets the batch in hand finish. Used by the matcher
-// (orders queue) and the relay (order-events queue).
+// A long-poll consumer of one SQS queue, on the sqs-consumer library: receives up to 10 messages,
+// hands them to the handler and deletes those it returns. Used by the matcher (orders queue) and
+// the relay (order-events queue).
 // With a lease, received messages stay invisible for leaseSeconds only, renewed every third of it
-// while the handler works: a consumer that dies gives its messages back within the lease instead
-// of the queue's visibility timeout — and a FIFO group waits for exactly those messages.
+// (the library's heartbeat) while the handler works: a consumer that dies gives its messages back
+// within the lease instead of the queue's visibility timeout — and a FIFO group waits for exactly
+// those messages.
+// What this adds to the library: stop() aborts a waiting receive but not the batch in hand (an
+// aborted stop would also abort that batch's deletes and renewals), and resolves once that batch
+// is deleted; a failed receive is retried after a second (the library retries most at once).
 import {
   ChangeMessageVisibilityBatchCommand,
-  ReceiveMessageCommand,
   type Message,
   type MessageSystemAttributeName,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Consumer } from 'sqs-consumer';
 import type { Logger } from '../config/logger';
 
-export interface SqsPollerOptions {
+export interface SqsConsumerOptions {
   sqs: SQSClient;
   queueUrl: string;
   waitSeconds: number;
@@ -22,8 +26,8 @@ export interface SqsPollerOptions {
   attributeNames?: MessageSystemAttributeName[];
   /** Seconds a received message stays invisible while being handled (renewed); default: the queue's. */
   leaseSeconds?: number;
-  /** Handles one receive's messages; deleting them is its job. */
-  onMessages(messages: Message[]): Promise<void>;
+  /** Handles one receive's messages; returns those to delete. The rest come back after the lease. */
+  handleBatch(messages: Message[]): Promise<Message[]>;
 }
 
 /** Makes received messages visible again in `seconds` (0: at once), one batch call (≤ 10). */
@@ -45,65 +49,80 @@ export async function setVisibility(
   );
 }
 
-export class SqsPoller {
-  private stopped = false;
-  private readonly abort = new AbortController();
-  private done: Promise<void> | undefined;
+export class SqsConsumer {
+  private readonly consumer: Consumer;
+  private stopping = false;
+  private readonly stopped = new AbortController();
+  private receiveFailed = false;
+  /** Settles when the library has finished the batch in hand (handled and deleted). */
+  private inHand: { done: Promise<void>; finish: () => void } | undefined;
 
-  constructor(private readonly o: SqsPollerOptions) {}
+  constructor(private readonly options: SqsConsumerOptions) {
+    const { sqs, queueUrl, waitSeconds, leaseSeconds, attributeNames } = options;
+    this.consumer = Consumer.create({
+      sqs,
+      queueUrl,
+      batchSize: 10,
+      waitTimeSeconds: waitSeconds,
+      ...(attributeNames && { messageSystemAttributeNames: attributeNames }),
+      ...(leaseSeconds && { visibilityTimeout: leaseSeconds, heartbeatInterval: leaseSeconds / 3 }),
+      // The handlers keep the order within a message group themselves.
+      suppressFifoWarning: true,
+      strictReturn: true,
+      authenticationErrorTimeout: 0,
+      preReceiveMessageCallback: () => this.pauseAfterFailedReceive(),
+      handleMessageBatch: (messages) => this.handle(messages),
+    });
+    this.consumer.on('error', (err, messages) => this.onError(err, messages));
+    this.consumer.on('response_processed', () => this.inHand?.finish());
+  }
 
   start(): void {
-    this.done = this.run();
+    this.consumer.start();
   }
 
+  /** Stops polling: a waiting receive is aborted, the batch in hand is finished first. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    this.abort.abort();
-    await this.done;
+    this.stopping = true;
+    this.stopped.abort();
+    this.consumer.stop({ abort: this.inHand === undefined });
+    await this.inHand?.done;
   }
 
-  private async run(): Promise<void> {
-    while (!this.stopped) {
-      let messages: Message[];
-      try {
-        const out = await this.o.sqs.send(
-          new ReceiveMessageCommand({
-            QueueUrl: this.o.queueUrl,
-            MaxNumberOfMessages: 10,
-            WaitTimeSeconds: this.o.waitSeconds,
-            ...(this.o.leaseSeconds && { VisibilityTimeout: this.o.leaseSeconds }),
-            ...(this.o.attributeNames && { MessageSystemAttributeNames: this.o.attributeNames }),
-          }),
-          { abortSignal: this.abort.signal },
-        );
-        messages = out.Messages ?? [];
-      } catch (err) {
-        if (this.stopped) break;
-        this.o.log.error({ err, queueUrl: this.o.queueUrl }, 'receive failed; retrying');
-        await sleep(1000);
-        continue;
-      }
-      if (messages.length > 0) await this.handle(messages);
+  private async handle(messages: Message[]): Promise<Message[]> {
+    if (this.stopping) {
+      // Received just as stop() aborted the receive, which would fail the deletes: give them back.
+      await setVisibility(this.options.sqs, this.options.queueUrl, messages, 0);
+      return [];
     }
+    let finish!: () => void;
+    const done = new Promise<void>((resolve) => (finish = resolve));
+    this.inHand = {
+      done,
+      finish: () => {
+        this.inHand = undefined;
+        finish();
+      },
+    };
+    return this.options.handleBatch(messages);
   }
 
-  private async handle(messages: Message[]): Promise<void> {
-    const lease = this.o.leaseSeconds;
-    if (!lease) return this.o.onMessages(messages);
-    const renewal = setInterval(() => void this.renew(messages, lease), (lease * 1000) / 3);
-    try {
-      await this.o.onMessages(messages);
-    } finally {
-      clearInterval(renewal);
-    }
+  private async pauseAfterFailedReceive(): Promise<void> {
+    if (!this.receiveFailed) return;
+    this.receiveFailed = false;
+    await sleep(1000, undefined, { signal: this.stopped.signal }).catch(() => undefined);
   }
 
-  /** Keeps the messages invisible for another lease (those already deleted just fail). */
-  private async renew(messages: Message[], lease: number): Promise<void> {
-    try {
-      await setVisibility(this.o.sqs, this.o.queueUrl, messages, lease);
-    } catch (err) {
-      this.o.log.warn({ err, queueUrl: this.o.queueUrl }, 'lease renewal failed');
+  private onError(err: Error, messages: Message | Message[] | undefined): void {
+    const { log, queueUrl } = this.options;
+    if (messages === undefined) {
+      if (this.stopping) return; // the receive that stop() aborted
+      this.receiveFailed = true;
+      log.error({ err, queueUrl }, 'receive failed; retrying');
+      return;
     }
+    // A renewal or delete that failed, or a handler that threw: the messages come back after the lease.
+    const messageIds = [messages].flat().map((m) => m.MessageId);
+    log.warn({ err, queueUrl, messageIds }, 'sqs consumer error');
   }
 }
