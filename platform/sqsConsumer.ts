@@ -51,8 +51,7 @@ export async function setVisibility(
 
 export class SqsConsumer {
   private readonly consumer: Consumer;
-  private stopping = false;
-  private readonly stopped = new AbortController();
+  private readonly stopping = new AbortController();
   private receiveFailed = false;
   /** Settles when the library has finished the batch in hand (handled and deleted). */
   private inHand: { done: Promise<void>; finish: () => void } | undefined;
@@ -83,14 +82,13 @@ export class SqsConsumer {
 
   /** Stops polling: a waiting receive is aborted, the batch in hand is finished first. */
   async stop(): Promise<void> {
-    this.stopping = true;
-    this.stopped.abort();
+    this.stopping.abort();
     this.consumer.stop({ abort: this.inHand === undefined });
     await this.inHand?.done;
   }
 
   private async handle(messages: Message[]): Promise<Message[]> {
-    if (this.stopping) {
+    if (this.stopping.signal.aborted) {
       // Received just as stop() aborted the receive, which would fail the deletes: give them back.
       await setVisibility(this.options.sqs, this.options.queueUrl, messages, 0);
       return [];
@@ -110,19 +108,19 @@ export class SqsConsumer {
   private async pauseAfterFailedReceive(): Promise<void> {
     if (!this.receiveFailed) return;
     this.receiveFailed = false;
-    await sleep(1000, undefined, { signal: this.stopped.signal }).catch(() => undefined);
+    await sleep(1000, undefined, { signal: this.stopping.signal }).catch(() => undefined);
   }
 
   private onError(err: Error, messages: Message | Message[] | undefined): void {
     const { log, queueUrl } = this.options;
     if (messages === undefined) {
-      if (this.stopping) return; // the receive that stop() aborted
+      if (this.stopping.signal.aborted) return; // the receive that stop() aborted
       this.receiveFailed = true;
       log.error({ err, queueUrl }, 'receive failed; retrying');
       return;
     }
     // A renewal or delete that failed, or a handler that threw: the messages come back after the lease.
     const messageIds = [messages].flat().map((m) => m.MessageId);
-    log.warn({ err, queueUrl, messageIds }, 'sqs consumer error');
+    log.warn({ err, queueUrl, messageIds }, 'lease renewal, delete or handler failed');
   }
 }
