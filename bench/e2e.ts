@@ -148,7 +148,7 @@ async function main(): Promise<void> {
       : `⚠ the machine did not get quiet within ${opts.quietWait} s (other programs ${fmt(quiet.others)}% of a core, stack ${fmt(quiet.stack)}%): figures will be lower than this stack can do alone`,
   );
   await load.connect();
-  const rssStart = stackRss();
+  const rssStart = await stackRss();
   const sampler = new CpuSampler().start();
   const bar = progressBar();
   const payload = (phase: string) => {
@@ -176,8 +176,8 @@ async function main(): Promise<void> {
   await load.drain(opts.drain * 1000, () => bar.update(Math.ceil(opts.duration), payload('drain')));
   bar.update(Math.ceil(opts.duration), payload('done '));
   bar.stop();
-  const cpu = sampler.stop();
-  const rssEnd = stackRss();
+  const cpu = await sampler.stop();
+  const rssEnd = await stackRss();
   const summary = load.summary();
 
   let check: CheckResult | undefined;

@@ -125,7 +125,7 @@ async function main(): Promise<void> {
       : `⚠ the machine did not get quiet within ${opts.quietWait} s (other programs ${fmt(quiet.others)}% of a core, stack ${fmt(quiet.stack)}%): figures will be lower than this stack can do alone`,
   );
   await load.connect();
-  const rssStart = stackRss();
+  const rssStart = await stackRss();
   const sampler = new CpuSampler().start();
 
   const estimate = Math.round(
@@ -182,8 +182,8 @@ async function main(): Promise<void> {
   event = 'done';
   update();
   bar.stop();
-  const cpu = sampler.stop();
-  const rssEnd = stackRss();
+  const cpu = await sampler.stop();
+  const rssEnd = await stackRss();
   const summary = load.summary();
 
   // What each outage did to the orders scheduled while the process was down.

@@ -4,15 +4,10 @@
 // a receive's commands of one market go to the book together (applyBatch: one script call for up
 // to 10, more only when a long sweep needs them), markets side by side. When a call fails, that
 // message and every later one of its market go back, in order; earlier ones are deleted.
-import {
-  DeleteMessageBatchCommand,
-  SendMessageCommand,
-  type Message,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import { SendMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../platform/log';
-import { SqsPoller, setVisibility } from '../config/sqsPoller';
+import { SqsConsumer, setVisibility } from '../platform/sqsConsumer';
 import {
   matcherCommandSchema,
   workflowIdFor,
@@ -48,26 +43,27 @@ export interface CommandConsumerOptions {
 }
 
 export class CommandConsumer {
-  private readonly poller: SqsPoller;
+  private readonly queue: SqsConsumer;
 
   constructor(private readonly o: CommandConsumerOptions) {
-    this.poller = new SqsPoller({
+    this.queue = new SqsConsumer({
       ...o,
       attributeNames: ['MessageGroupId', 'ApproximateReceiveCount'],
-      onMessages: (messages) => this.handleBatch(messages),
+      handleBatch: (messages) => this.handleBatch(messages),
     });
   }
 
   start(): void {
-    this.poller.start();
+    this.queue.start();
   }
 
   /** Stops polling; the batch in hand is finished first. */
   stop(): Promise<void> {
-    return this.poller.stop();
+    return this.queue.stop();
   }
 
-  private async handleBatch(messages: Message[]): Promise<void> {
+  /** Returns the messages to delete (applied or dead-lettered); those to retry are made visible. */
+  private async handleBatch(messages: Message[]): Promise<Message[]> {
     const groups = new Map<string, Message[]>();
     for (const message of messages) {
       const group = message.Attributes?.MessageGroupId ?? '';
@@ -78,20 +74,15 @@ export class CommandConsumer {
     const outcomes = await Promise.all(
       [...groups].map(([group, list]) => this.handleGroup(group, list)),
     );
-    const done = outcomes.flatMap((o) => o.done);
     const retry = outcomes.flatMap((o) => o.retry);
-    if (done.length > 0) {
-      await this.o.sqs.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: this.o.queueUrl,
-          Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
-        }),
-      );
-    }
     if (retry.length > 0) {
       await sleep(500);
-      await setVisibility(this.o.sqs, this.o.queueUrl, retry, 0);
+      // If this fails too, they come back when their lease ends; the applied ones are deleted.
+      await setVisibility(this.o.sqs, this.o.queueUrl, retry, 0).catch((err: unknown) =>
+        this.o.log.warn({ err }, 'could not give back the commands to retry'),
+      );
     }
+    return outcomes.flatMap((o) => o.done);
   }
 
   /**

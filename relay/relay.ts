@@ -1,14 +1,14 @@
 // The relay: matcher events from the SQS queue subscribed to the SNS topic become signals
 // to each order's workflow, the maker's as well as the taker's. A message is deleted only after
 // its signal was accepted; the workflow drops an event it has already applied (orderSeq).
-import { DeleteMessageBatchCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import type { Message, SQSClient } from '@aws-sdk/client-sqs';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { Counter } from 'prom-client';
 import { queueUrl, sqsClient } from '../platform/aws';
 import { env } from '../config/env';
 import { startHealthServer } from '../platform/health';
 import { orderLogger, serviceLogger, type Logger } from '../platform/log';
-import { SqsPoller } from '../config/sqsPoller';
+import { SqsConsumer } from '../platform/sqsConsumer';
 import { temporalConnectionOptions } from '../config/secrets';
 import { matcherEventSchema, orderKeyFor, workflowIdFor, type MatcherEvent } from '../domain/order';
 import { matcherEventSignal } from '../workflows/messages';
@@ -25,22 +25,22 @@ export interface RelayOptions {
 }
 
 export class EventRelay {
-  private readonly poller: SqsPoller;
+  private readonly queue: SqsConsumer;
 
   constructor(private readonly o: RelayOptions) {
-    this.poller = new SqsPoller({ ...o, onMessages: (messages) => this.relayBatch(messages) });
+    this.queue = new SqsConsumer({ ...o, handleBatch: (messages) => this.relayBatch(messages) });
   }
 
   start(): void {
-    this.poller.start();
+    this.queue.start();
   }
 
   stop(): Promise<void> {
-    return this.poller.stop();
+    return this.queue.stop();
   }
 
-  /** Signals per order in order, orders in parallel; deletes what was delivered. */
-  private async relayBatch(messages: Message[]): Promise<void> {
+  /** Signals per order in order, orders in parallel; returns what was delivered (to delete). */
+  private async relayBatch(messages: Message[]): Promise<Message[]> {
     const byOrder = new Map<string, Message[]>();
     for (const m of messages) {
       const key = this.orderKeyOf(m);
@@ -64,14 +64,7 @@ export class EventRelay {
         }
       }),
     );
-    if (delivered.length > 0) {
-      await this.o.sqs.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: this.o.queueUrl,
-          Entries: delivered.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
-        }),
-      );
-    }
+    return delivered;
   }
 
   private orderKeyOf(m: Message): string {

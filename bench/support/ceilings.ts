@@ -180,7 +180,7 @@ export async function temporalCeiling(opts: {
         }),
       );
       clearTimeout(samplerTimer);
-      cpu = (sampler ?? new CpuSampler().start()).stop();
+      cpu = await (sampler ?? new CpuSampler().start()).stop();
     });
   } finally {
     await nativeConnection.close();
@@ -274,7 +274,7 @@ async function hop(
     })(),
   ]);
   const elapsed = (performance.now() - t0) / 1000;
-  return { perS: received / elapsed, cpu: sampler.stop() };
+  return { perS: received / elapsed, cpu: await sampler.stop() };
 }
 
 export async function messagingCeiling(opts: {

@@ -1,16 +1,17 @@
-// CPU and memory of the stack's processes, read from /proc. `npm start` writes each process's pid
-// to .data/run/<name>.pid (and rewrites it when it restarts one), so the pids are read afresh on
+// CPU and memory of the stack's processes (pidusage: cumulative CPU time and RSS of each process;
+// /proc lists the processes and their parents). `npm start` writes each process's pid to
+// .data/run/<name>.pid (and rewrites it when it restarts one), so the pids are read afresh on
 // every sample. A process's CPU includes its live descendants (e.g. the esbuild service of tsx).
 import { readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pidusage from 'pidusage';
 import { stackProcessNames } from '../../platform/processes';
 import { projectRoot } from '../../scripts/services';
 
 export const runDir = path.join(projectRoot, '.data', 'run');
 
-/** Clock ticks per second of /proc/<pid>/stat (USER_HZ; 100 on Linux for every architecture). */
-const ticksPerSecond = 100;
 
 export function readPid(name: string): number | undefined {
   try {
@@ -33,41 +34,22 @@ export function isAlive(pid: number): boolean {
 interface StatLine {
   pid: number;
   ppid: number;
-  comm: string;
-  /** utime + stime, in ticks. */
-  ticks: number;
+  /** User + system CPU time so far (pidusage's ctime), in ms. */
+  cpuMs: number;
+  /** Resident memory, in bytes. */
+  rss: number;
 }
 
-function readStat(pid: number): StatLine | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // comm is in parentheses and may hold spaces; the fields after the last ')' are fixed.
-    const close = text.lastIndexOf(')');
-    const comm = text.slice(text.indexOf('(') + 1, close);
-    const fields = text
-      .slice(close + 2)
-      .trim()
-      .split(' ');
-    // fields[0] is field 3 (state): ppid is field 4, utime 14, stime 15.
-    return {
-      pid,
-      ppid: Number(fields[1]),
-      comm,
-      ticks: Number(fields[11]) + Number(fields[12]),
-    };
-  } catch {
-    return undefined;
-  }
-}
-
-function allStats(): StatLine[] {
-  const stats: StatLine[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = readStat(Number(entry));
-    if (stat) stats.push(stat);
-  }
-  return stats;
+/** Every process of the machine (those that exit meanwhile are left out). */
+async function allStats(): Promise<StatLine[]> {
+  const pids = readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .map(Number);
+  // pidusage gives null for (or, asked for one pid only, rejects) a process that is gone.
+  const stats = await pidusage(pids).catch((): Record<string, pidusage.Status | null> => ({}));
+  return Object.values(stats)
+    .filter((s): s is pidusage.Status => Boolean(s))
+    .map((s) => ({ pid: s.pid, ppid: s.ppid, cpuMs: s.ctime, rss: s.memory }));
 }
 
 /** A process and its live descendants. */
@@ -85,17 +67,6 @@ function tree(root: number, stats: StatLine[]): StatLine[] {
   return out;
 }
 
-/** Resident memory of a process (VmRSS) in bytes, from /proc/<pid>/status. */
-export function rssBytes(pid: number): number | undefined {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = /^VmRSS:\s+(\d+) kB/m.exec(status)?.[1];
-    return kb === undefined ? undefined : Number(kb) * 1024;
-  } catch {
-    return undefined;
-  }
-}
-
 export interface RssSample {
   name: string;
   pid: number | undefined;
@@ -103,14 +74,12 @@ export interface RssSample {
   bytes: number | undefined;
 }
 
-export function stackRss(): RssSample[] {
-  const stats = allStats();
+export async function stackRss(): Promise<RssSample[]> {
+  const stats = await allStats();
   return stackProcessNames.map((name) => {
     const pid = readPid(name);
     if (pid === undefined) return { name, pid, bytes: undefined };
-    const bytes = tree(pid, stats)
-      .map((s) => rssBytes(s.pid) ?? 0)
-      .reduce((a, b) => a + b, 0);
+    const bytes = tree(pid, stats).reduce((sum, s) => sum + s.rss, 0);
     return { name, pid, bytes };
   });
 }
@@ -155,7 +124,9 @@ export interface CpuReport {
  * accumulated per process name, so a process that is killed and restarted keeps counting.
  */
 export class CpuSampler {
-  private timer: NodeJS.Timeout | undefined;
+  private sampling: Promise<void> | undefined;
+  private running = false;
+  private readonly halt = new AbortController();
   private last = new Map<string, Map<number, number>>();
   private readonly used = new Map<string, number>();
   private readonly peaks = new Map<string, number>();
@@ -169,22 +140,32 @@ export class CpuSampler {
   private readonly othersLast = new Map<number, number>();
   private readonly othersUsed = new Map<string, number>();
   private readonly labels = new Map<number, string>();
-  private stopped: CpuReport | undefined;
+  private stopped: Promise<CpuReport> | undefined;
 
+  /** The window begins with the first sample, as soon as the event loop lets it read /proc. */
   start(): this {
-    this.startedAt = this.lastAt = performance.now();
-    this.benchLast = process.cpuUsage();
-    this.machineStart = machineTicks();
-    this.sample(allStats(), true);
-    this.timer = setInterval(() => this.sample(allStats(), false), 1000);
-    this.timer.unref();
+    this.running = true;
+    this.sampling = this.sampleEverySecond();
     return this;
+  }
+
+  /** One sample after another (never two at once), the first one the baseline. */
+  private async sampleEverySecond(): Promise<void> {
+    this.sample(await allStats(), true);
+    while (this.running) {
+      await sleep(1000, undefined, { ref: false, signal: this.halt.signal }).catch(() => undefined);
+      if (this.running) this.sample(await allStats(), false);
+    }
   }
 
   private sample(stats: StatLine[], first: boolean): void {
     const now = performance.now();
     const dt = (now - this.lastAt) / 1000;
     this.lastAt = now;
+    if (first) {
+      this.startedAt = now;
+      this.machineStart = machineTicks();
+    }
     for (const name of stackProcessNames) {
       const pid = readPid(name);
       const previous = this.last.get(name) ?? new Map<number, number>();
@@ -194,15 +175,15 @@ export class CpuSampler {
       if (pid !== undefined) {
         this.pidsSeen.set(name, (this.pidsSeen.get(name) ?? new Set()).add(pid));
         for (const s of tree(pid, stats)) {
-          current.set(s.pid, s.ticks);
+          current.set(s.pid, s.cpuMs);
           // A process that appeared since the last sample counts its whole CPU time.
           if (!first && !previous.has(s.pid) && s.pid === pid) appeared = true;
-          delta += s.ticks - (previous.get(s.pid) ?? (first ? s.ticks : 0));
+          delta += s.cpuMs - (previous.get(s.pid) ?? (first ? s.cpuMs : 0));
         }
       }
       this.last.set(name, current);
       if (first) continue;
-      const seconds = delta / ticksPerSecond;
+      const seconds = delta / 1000;
       this.used.set(name, (this.used.get(name) ?? 0) + seconds);
       // A restarted process's start-up CPU lands in one sample: not a one-second peak.
       if (dt > 0.2 && !appeared)
@@ -231,13 +212,13 @@ export class CpuSampler {
       if (mine.has(s.pid)) continue;
       seen.add(s.pid);
       const before = this.othersLast.get(s.pid);
-      this.othersLast.set(s.pid, s.ticks);
+      this.othersLast.set(s.pid, s.cpuMs);
       if (first) continue;
       // A process that started since the last sample counts its whole CPU time.
-      const delta = s.ticks - (before ?? 0);
+      const delta = s.cpuMs - (before ?? 0);
       if (delta <= 0) continue;
       const label = this.labelOf(s);
-      this.othersUsed.set(label, (this.othersUsed.get(label) ?? 0) + delta / ticksPerSecond);
+      this.othersUsed.set(label, (this.othersUsed.get(label) ?? 0) + delta / 1000);
     }
     for (const pid of this.othersLast.keys()) if (!seen.has(pid)) this.othersLast.delete(pid);
   }
@@ -251,7 +232,7 @@ export class CpuSampler {
     } catch {
       // gone already
     }
-    const program = path.basename(args[0] ?? `[${s.comm}]`);
+    const program = path.basename(args[0] ?? `[${commOf(s.pid)}]`);
     const script = ['node', 'python3', 'python'].includes(program)
       ? args.slice(1).find((a) => !a.startsWith('-') && a.includes('/'))
       : undefined;
@@ -260,11 +241,16 @@ export class CpuSampler {
     return label;
   }
 
-  stop(): CpuReport {
-    if (this.stopped) return this.stopped;
-    clearInterval(this.timer);
-    const stats = allStats();
-    this.sample(stats, false);
+  stop(): Promise<CpuReport> {
+    this.stopped ??= this.finish();
+    return this.stopped;
+  }
+
+  private async finish(): Promise<CpuReport> {
+    this.running = false;
+    this.halt.abort();
+    await this.sampling;
+    this.sample(await allStats(), false);
     const seconds = (performance.now() - this.startedAt) / 1000;
     const machine = machineTicks();
     const busy = machine.busy - this.machineStart.busy;
@@ -272,7 +258,7 @@ export class CpuSampler {
     const others = [...this.othersUsed]
       .map(([label, used]) => ({ label, avg: (100 * used) / seconds }))
       .sort((a, b) => b.avg - a.avg);
-    this.stopped = {
+    return {
       seconds,
       processes: stackProcessNames.map((name) => ({
         name,
@@ -287,7 +273,15 @@ export class CpuSampler {
       othersTotal: others.reduce((a, o) => a + o.avg, 0),
       others: others.filter((o) => o.avg >= 3).slice(0, 6),
     };
-    return this.stopped;
+  }
+}
+
+/** The command name of a process without a command line (a kernel thread). */
+function commOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '?';
   }
 }
 
@@ -303,7 +297,7 @@ export async function waitForQuiet(
   for (;;) {
     const sampler = new CpuSampler().start();
     await new Promise((r) => setTimeout(r, 3000));
-    const cpu = sampler.stop();
+    const cpu = await sampler.stop();
     const stack = cpu.processes.reduce((a, p) => a + p.avg, 0);
     const quiet = cpu.othersTotal < 15 && stack < 30;
     const waitedMs = performance.now() - t0;
