@@ -409,6 +409,9 @@ export class LoadRun {
     const order = this.orders.get(`${client.userID}/${r.orderId}`);
     if (!order || r.seq <= order.lastSeq) return; // not ours, or a duplicate push
     order.lastSeq = r.seq;
+    // Final already (an answer after a retried place can carry the final snapshot before the
+    // reports come): an earlier report does not move it back.
+    if (order.finalAt !== undefined) return;
     order.filledQty = r.filledQty;
     this.setStatus(order, r.status, performance.now(), 'report');
   }
