@@ -2,11 +2,6 @@
 // connection, re-sends the request that was in flight, and works over the standard WebSocket API
 // (as in a browser) with the token in the query.
 import { randomUUID } from 'node:crypto';
-import {
-  ApiGatewayManagementApiClient,
-  DeleteConnectionCommand,
-  PostToConnectionCommand,
-} from '@aws-sdk/client-apigatewaymanagementapi';
 import WebSocket from 'ws';
 import * as core from '../../client/tradingClient';
 import { createDefaultHandler } from '../../gateway/handlers/default';
@@ -22,7 +17,6 @@ import {
 } from './helpers';
 
 let twin: GatewayTwin;
-let sdk: ApiGatewayManagementApiClient;
 const redis = testRedis();
 
 beforeAll(async () => {
@@ -32,22 +26,20 @@ beforeAll(async () => {
       default: createDefaultHandler({ taskQueue: `idle-${randomUUID()}`, timeoutMs: () => 1500 }),
     },
   });
-  sdk = new ApiGatewayManagementApiClient({
-    endpoint: twin.httpUrl,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
 });
 afterAll(async () => {
-  sdk.destroy();
   await twin.close();
   redis.disconnect();
 });
 
-async function dropConnectionOf(user: string, count = 1): Promise<void> {
-  const ids = await connectionsOf(redis, user, count);
-  await sdk.send(new DeleteConnectionCommand({ ConnectionId: ids[ids.length - 1] }));
+/** The twin's @connections API (DELETE drops the connection, POST pushes a frame to it). */
+async function toConnectionOf(user: string, init: RequestInit): Promise<void> {
+  const [id] = await connectionsOf(redis, user);
+  const res = await fetch(`${twin.httpUrl}/@connections/${encodeURIComponent(id!)}`, init);
+  expect(res.ok).toBe(true);
 }
+const dropConnectionOf = (user: string): Promise<void> =>
+  toConnectionOf(user, { method: 'DELETE' });
 
 test('after the gateway drops the connection the client reconnects, tells its listeners and goes on', async () => {
   const user = uniqueUser('re');
@@ -102,9 +94,8 @@ test('over the standard WebSocket API (as in a browser), with the token in the q
     openSocket,
   });
   await expect(client.request('ping')).resolves.toMatchObject({ status: 200 });
-  const [id] = await connectionsOf(redis, user);
   const report = { event: 'executionReport', orderId: 'o1', seq: 1, status: 'NEW' };
-  await sdk.send(new PostToConnectionCommand({ ConnectionId: id, Data: JSON.stringify(report) }));
+  await toConnectionOf(user, { method: 'POST', body: JSON.stringify(report) });
   await expect(client.waitForReport((r) => r.orderId === 'o1')).resolves.toEqual(report);
   await client.close();
   await expect(core.TradingClient.connect(twin.url, { openSocket })).rejects.toThrow(
