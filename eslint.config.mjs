@@ -70,6 +70,16 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The trading client's core also runs in a browser: the WebSocket comes in as a parameter.
+    files: ['client/tradingClient.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: [...nodeBuiltins, 'ws'], patterns: ['**/gateway/auth', '**/config/**'] },
+      ],
+    },
+  },
   { files: ['**/*.mjs', '**/*.js'], ...tseslint.configs.disableTypeChecked },
   {
     files: ['*.config.js'],

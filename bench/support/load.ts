@@ -2,15 +2,15 @@
 // token) placing a realistic mix of orders, paced open-loop at a fixed rate. Latency is measured
 // from each request's *scheduled* send time, not from when it was actually sent, so a stall of the
 // system (or of this process) shows up in the figures instead of silently lowering the load
-// ("coordinated omission"). Clients survive the gateway going away: they reconnect, re-send an
-// unanswered request (order.place with the same orderId is idempotent) and re-query order.status
-// for their outstanding orders.
+// ("coordinated omission"). Clients survive the gateway going away: the trading client reconnects
+// and re-sends an unanswered request (order.place with the same orderId is idempotent), and the
+// load re-queries order.status for the client's outstanding orders.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type * as hdr from 'hdr-histogram-js';
 import { terminalStatuses, type OrderStatus } from '../../domain/order';
 import type { ExecutionReport, OrderSnapshot } from '../../domain/orderState';
 import { signToken } from '../../gateway/auth';
-import { TradingClient, type Answer } from '../../gateway/client';
+import { ClientClosedError, TradingClient, type Answer } from '../../client/node';
 import { latencyHistogram, recordMs, summarize, type LatencySummary } from './report';
 
 export type OrderKind = 'cross' | 'rest' | 'market';
@@ -72,115 +72,11 @@ const transientStatuses = new Set([0, 429, 500, 502, 503, 504]);
 const maxAttempts = 6;
 const requestTimeoutMs = 35_000;
 
-export interface ClientCounters {
-  reconnects: number;
-  /** Requests sent again because the connection closed before their answer. */
-  resentAfterDisconnect: number;
-  /** Transient answers (5xx, 429, no answer) that were retried, by code. */
-  transient: Map<string, number>;
-}
-
-/** One user's WebSocket connection that reconnects and re-sends on its own. */
-export class BenchClient {
-  private current!: Promise<TradingClient>;
-  private live: TradingClient | undefined;
-  private stopping = false;
-  disconnectedAt: number | undefined;
-
-  constructor(
-    readonly index: number,
-    readonly userID: string,
-    private readonly url: string,
-    private readonly token: string,
-    private readonly counters: ClientCounters,
-    private readonly onReport: (client: BenchClient, r: ExecutionReport) => void,
-    private readonly onReconnected: (client: BenchClient) => void,
-  ) {}
-
-  async start(): Promise<void> {
-    this.current = this.connectLoop(30_000);
-    await this.current;
-  }
-
-  private async connectLoop(giveUpMs: number): Promise<TradingClient> {
-    const deadline = performance.now() + giveUpMs;
-    let delay = 100;
-    for (;;) {
-      try {
-        const c = await TradingClient.connect(this.url, {
-          token: this.token,
-          keepHistory: false,
-          timeoutMs: 5000,
-        });
-        c.onReport((r) => this.onReport(this, r));
-        this.live = c;
-        void c.closed.then(() => this.onClosed(c));
-        return c;
-      } catch (err) {
-        if (this.stopping || performance.now() > deadline) throw err;
-        await sleep(delay);
-        delay = Math.min(delay * 2, 1000);
-      }
-    }
-  }
-
-  private onClosed(c: TradingClient): void {
-    if (this.stopping || this.live !== c) return;
-    this.counters.reconnects++;
-    this.disconnectedAt = performance.now();
-    this.current = this.connectLoop(300_000);
-    this.current.then(
-      () => this.onReconnected(this),
-      () => undefined,
-    );
-  }
-
-  /**
-   * A request with its answer. Re-sent after a reconnect when the connection closed before the
-   * answer, and after a transient answer (5xx, 429, no answer), up to `maxAttempts` times; every
-   * method the benches use is idempotent (order.place by orderId).
-   */
-  async request<T>(method: string, params: Record<string, unknown>): Promise<Answer<T>> {
-    for (let attempt = 1; ; attempt++) {
-      let c: TradingClient;
-      try {
-        c = await this.current;
-      } catch {
-        return { id: null, status: 0, error: { code: 'DISCONNECTED', msg: 'could not reconnect' } };
-      }
-      const pending = c.request<T>(method, params, { timeoutMs: requestTimeoutMs });
-      pending.catch(() => undefined);
-      let outcome: Answer<T> | 'closed' | Error;
-      try {
-        outcome = await Promise.race([pending, c.closed.then(() => 'closed' as const)]);
-      } catch (err) {
-        outcome = err instanceof Error ? err : new Error(String(err));
-      }
-      if (outcome === 'closed') {
-        if (this.stopping)
-          return { id: null, status: 0, error: { code: 'DISCONNECTED', msg: 'stopping' } };
-        this.counters.resentAfterDisconnect++;
-        attempt--; // a lost connection is not an attempt the server refused
-        continue;
-      }
-      const answer: Answer<T> =
-        outcome instanceof Error
-          ? { id: null, status: 0, error: { code: 'NO_ANSWER', msg: outcome.message } }
-          : outcome;
-      if (transientStatuses.has(answer.status) && attempt < maxAttempts && !this.stopping) {
-        const code = answer.error?.code ?? String(answer.status);
-        this.counters.transient.set(code, (this.counters.transient.get(code) ?? 0) + 1);
-        await sleep(Math.min(250 * attempt, 2000));
-        continue;
-      }
-      return answer;
-    }
-  }
-
-  async close(): Promise<void> {
-    this.stopping = true;
-    await this.live?.close();
-  }
+/** One user of the load: its own connection (reconnecting, re-sending) and token. */
+export interface BenchClient {
+  index: number;
+  userID: string;
+  connection: TradingClient;
 }
 
 export interface LoadProgress {
@@ -232,11 +128,8 @@ export interface LoadSummary {
 export class LoadRun {
   readonly orders = new Map<string, TrackedOrder>();
   readonly clients: BenchClient[] = [];
-  private readonly counters: ClientCounters = {
-    reconnects: 0,
-    resentAfterDisconnect: 0,
-    transient: new Map(),
-  };
+  /** Transient answers (5xx, 429, no answer) that were retried, by code. */
+  private readonly transient = new Map<string, number>();
   private readonly resting: Array<Set<string>> = [];
   private readonly random: (n: number) => number;
   private readonly h = {
@@ -260,6 +153,7 @@ export class LoadRun {
   private placesScheduled = 0;
   private cancelsScheduled = 0;
   private stopRequested = false;
+  private closing = false;
 
   constructor(readonly o: LoadOptions) {
     this.random = rng(o.seed);
@@ -270,20 +164,62 @@ export class LoadRun {
     await Promise.all(
       Array.from({ length: this.o.clients }, async (_, i) => {
         const userID = `${this.o.runTag}-u${i}`;
-        const client = new BenchClient(
-          i,
-          userID,
-          this.o.url,
-          await signToken(userID),
-          this.counters,
-          (c, r) => this.onReport(c, r),
-          (c) => void this.track(this.refreshClient(c)),
-        );
-        await client.start();
+        const connection = await TradingClient.connect(this.o.url, {
+          token: await signToken(userID),
+          keepHistory: false,
+          timeoutMs: 5000,
+          reconnect: { firstConnectMs: 30_000, giveUpMs: 300_000, maxDelayMs: 1000 },
+        });
+        const client: BenchClient = { index: i, userID, connection };
+        connection.onReport((r) => this.onReport(client, r));
+        connection.onReconnect(() => void this.track(this.refreshClient(client)));
         this.clients[i] = client;
         this.resting[i] = new Set();
       }),
     );
+  }
+
+  /**
+   * A request with its answer, retried after a transient answer (5xx, 429, no answer) up to
+   * `maxAttempts` times; the client itself re-sends it after a reconnect. Every method the
+   * benches use is idempotent (order.place by orderId).
+   */
+  private async request<T>(
+    client: BenchClient,
+    method: string,
+    params: Record<string, unknown>,
+  ): Promise<Answer<T>> {
+    for (let attempt = 1; ; attempt++) {
+      let answer: Answer<T>;
+      try {
+        answer = await client.connection.request<T>(method, params, {
+          timeoutMs: requestTimeoutMs,
+        });
+      } catch (err) {
+        const msg = err instanceof Error ? err.message : String(err);
+        if (err instanceof ClientClosedError)
+          return { id: null, status: 0, error: { code: 'DISCONNECTED', msg } };
+        answer = { id: null, status: 0, error: { code: 'NO_ANSWER', msg } };
+      }
+      if (transientStatuses.has(answer.status) && attempt < maxAttempts && !this.closing) {
+        const code = answer.error?.code ?? String(answer.status);
+        this.transient.set(code, (this.transient.get(code) ?? 0) + 1);
+        await sleep(Math.min(250 * attempt, 2000));
+        continue;
+      }
+      return answer;
+    }
+  }
+
+  /** Connections lost and requests re-sent after a reconnect, over all clients. */
+  private connectionStats(): { reconnects: number; resent: number } {
+    let reconnects = 0;
+    let resent = 0;
+    for (const c of this.clients) {
+      reconnects += c.connection.stats.disconnects;
+      resent += c.connection.stats.resent;
+    }
+    return { reconnects, resent };
   }
 
   get startedAt(): number {
@@ -397,7 +333,7 @@ export class LoadRun {
 
   private async sendPlace(client: BenchClient, order: TrackedOrder): Promise<void> {
     order.sentAt = performance.now();
-    const answer = await client.request<OrderSnapshot>('order.place', order.params);
+    const answer = await this.request<OrderSnapshot>(client, 'order.place', order.params);
     const now = performance.now();
     order.ackAt = now;
     if (answer.status !== 200 || !answer.result) {
@@ -424,7 +360,7 @@ export class LoadRun {
 
   private async sendCancel(order: TrackedOrder, due: number): Promise<void> {
     const client = this.clients[order.clientIndex]!;
-    const answer = await client.request<OrderSnapshot>('order.cancel', {
+    const answer = await this.request<OrderSnapshot>(client, 'order.cancel', {
       orderId: order.orderId,
     });
     const now = performance.now();
@@ -473,6 +409,9 @@ export class LoadRun {
     const order = this.orders.get(`${client.userID}/${r.orderId}`);
     if (!order || r.seq <= order.lastSeq) return; // not ours, or a duplicate push
     order.lastSeq = r.seq;
+    // Final already (an answer after a retried place can carry the final snapshot before the
+    // reports come): an earlier report does not move it back.
+    if (order.finalAt !== undefined) return;
     order.filledQty = r.filledQty;
     this.setStatus(order, r.status, performance.now(), 'report');
   }
@@ -504,7 +443,7 @@ export class LoadRun {
 
   private async pollStatus(orders: TrackedOrder[], perClient: number): Promise<void> {
     await this.onOwnClients(orders, perClient, async (client, order) => {
-      const answer = await client.request<OrderSnapshot>('order.status', {
+      const answer = await this.request<OrderSnapshot>(client, 'order.status', {
         orderId: order.orderId,
       });
       if (answer.status === 200 && answer.result)
@@ -568,7 +507,7 @@ export class LoadRun {
       completed,
       open,
       errors,
-      reconnects: this.counters.reconnects,
+      reconnects: this.connectionStats().reconnects,
     };
   }
 
@@ -605,7 +544,7 @@ export class LoadRun {
       resting,
       4,
       async (client, order) => {
-        const answer = await client.request<OrderSnapshot>('order.cancel', {
+        const answer = await this.request<OrderSnapshot>(client, 'order.cancel', {
           orderId: order.orderId,
         });
         if (answer.status === 200) result.canceled++;
@@ -618,7 +557,8 @@ export class LoadRun {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.clients.map((c) => c.close()));
+    this.closing = true;
+    await Promise.all(this.clients.map((c) => c.connection.close()));
   }
 
   summary(): LoadSummary {
@@ -658,6 +598,7 @@ export class LoadRun {
       } else if (o.decidedAt !== undefined && o.kind !== 'market') restingAtEnd++;
     }
     const stillOpen = this.open().filter((o) => o.accepted);
+    const connections = this.connectionStats();
     // Steady state: whole seconds of the load window after a warm-up (a quarter, at most 10 s), so
     // neither the pipeline filling at the start nor the orders still in it at the end count.
     const whole = Math.floor(durationS);
@@ -697,10 +638,10 @@ export class LoadRun {
         cancelToAck: summarize(this.h.cancel),
       },
       errors: Object.fromEntries(this.errors),
-      transientRetried: Object.fromEntries(this.counters.transient),
+      transientRetried: Object.fromEntries(this.transient),
       cancelOutcomes: Object.fromEntries(this.cancelOutcomes),
-      reconnects: this.counters.reconnects,
-      resentAfterDisconnect: this.counters.resentAfterDisconnect,
+      reconnects: connections.reconnects,
+      resentAfterDisconnect: connections.resent,
       schedulerLagMs: {
         p99: this.h.lag.getValueAtPercentile(99) / 1000,
         max: this.h.lag.maxValue / 1000,

@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { connectionsOf, eventually, useTestTwin, uniqueUser } from './helpers';
 import { verifyToken } from '../../gateway/auth';
-import { formatReport, formatSnapshot, trimQty } from '../../gateway/cli/format';
+import { formatReport, formatSnapshot, trimQty } from '../../client/format';
 import type { ExecutionReport, OrderSnapshot } from '../../domain/orderState';
 
 const root = path.resolve(__dirname, '../..');
@@ -99,7 +99,7 @@ test('npm run token mints a token for the user that the gateway accepts', async 
 
 test('trade: status of an unknown order prints the 404 and exits 1; open lists none', async () => {
   const user = uniqueUser('cli');
-  const status = await run('scripts/trade.ts', [
+  const status = await run('client/cli.ts', [
     '--url',
     env.twin.url,
     '--user',
@@ -109,7 +109,7 @@ test('trade: status of an unknown order prints the 404 and exits 1; open lists n
   ]);
   expect(status.code).toBe(1);
   expect(status.stderr).toContain('error 404 UNKNOWN_ORDER (orderId): no such order');
-  const open = await run('scripts/trade.ts', [
+  const open = await run('client/cli.ts', [
     '--url',
     env.twin.url,
     '--user',
@@ -119,7 +119,7 @@ test('trade: status of an unknown order prints the 404 and exits 1; open lists n
   ]);
   expect(open.code).toBe(0);
   expect(JSON.parse(open.stdout)).toMatchObject({ status: 200, result: [] });
-  const bad = await run('scripts/trade.ts', [
+  const bad = await run('client/cli.ts', [
     '--url',
     env.twin.url,
     '--user',
@@ -138,7 +138,7 @@ test('trade watch prints each pushed report as one line', async () => {
   const user = uniqueUser('watch');
   const child = spawn(
     tsx,
-    [path.join(root, 'scripts/trade.ts'), '--url', env.twin.url, '--user', user, 'watch'],
+    [path.join(root, 'client/cli.ts'), '--url', env.twin.url, '--user', user, 'watch'],
     {
       cwd: root,
       env: process.env,

@@ -5,7 +5,7 @@ import './quiet';
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { signToken, type SignOptions } from '../../gateway/auth';
-import { TradingClient, type ConnectOptions } from '../../gateway/client';
+import { TradingClient, type ConnectOptions } from '../../client/node';
 import {
   startGatewayTwin,
   type GatewayTwin,
@@ -13,7 +13,7 @@ import {
 } from '../../gateway/local/twin';
 
 export type { GatewayTwin } from '../../gateway/local/twin';
-export { TradingClient, ConnectRefusedError } from '../../gateway/client';
+export { TradingClient, ConnectRefusedError } from '../../client/node';
 
 /** The seed's message, exactly as written: `params` of order.place. */
 export const seedOrderText =

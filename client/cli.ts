@@ -15,8 +15,8 @@ import {
 } from '../domain/order';
 import type { ExecutionReport, OrderSnapshot } from '../domain/orderState';
 import { signToken } from '../gateway/auth';
-import { ConnectRefusedError, TradingClient, type Answer } from '../gateway/client';
-import { formatReport, formatSnapshot } from '../gateway/cli/format';
+import { formatReport, formatSnapshot } from './format';
+import { ConnectRefusedError, TradingClient, type Answer } from './node';
 
 interface Globals {
   user: string;
@@ -36,33 +36,25 @@ function fail(message: string): never {
   process.exit(1);
 }
 
+/**
+ * Connects as the user, or with --token. The connection comes back by itself after the gateway
+ * closed it (idle timeout, 2 h limit, restart), with a fresh token; requests in flight are sent
+ * again.
+ */
 async function connect(g: Globals): Promise<TradingClient> {
-  const token = g.token ?? (await signToken(g.user));
   try {
-    const client = await TradingClient.connect(g.url, { token, keepHistory: false });
-    const timer = setInterval(
-      () => void client.request('ping').catch(() => undefined),
+    return await TradingClient.connect(g.url, {
+      token: g.token ?? (() => signToken(g.user)),
+      keepHistory: false,
       keepaliveMs,
-    );
-    void client.closed.then(() => clearInterval(timer));
-    return client;
+      reconnect: { maxDelayMs: 2000 },
+    });
   } catch (e) {
     if (e instanceof ConnectRefusedError)
       fail(`${g.url} refused the connection (HTTP ${e.statusCode}): check the token or --user`);
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ECONNREFUSED') fail(`nothing listens on ${g.url}: is \`npm start\` running?`);
     throw e;
-  }
-}
-
-/** Connects again after the gateway closed the connection (idle timeout, 2 h limit, restart). */
-async function reconnect(g: Globals): Promise<TradingClient> {
-  for (;;) {
-    try {
-      return await connect(g);
-    } catch {
-      await new Promise((r) => setTimeout(r, 2000));
-    }
   }
 }
 
@@ -95,45 +87,32 @@ function printReport(g: Globals, report: ExecutionReport): void {
 
 /**
  * Prints the reports of `orderId` (or of every order when null) until one is final, or until
- * Ctrl-C. Reconnects when the gateway closes the connection and catches up with order.status.
+ * Ctrl-C. After a reconnect, catches up with order.status.
  */
-async function follow(g: Globals, first: TradingClient, orderId: string | null): Promise<void> {
+async function follow(g: Globals, client: TradingClient, orderId: string | null): Promise<void> {
   const seen = new Map<string, number>();
-  let client = first;
-  let finished = false;
   let finish!: () => void;
   const done = new Promise<void>((resolve) => (finish = resolve));
-  const onReport = (r: ExecutionReport): void => {
+  client.onReport((r) => {
     if (orderId !== null && r.orderId !== orderId) return;
     if ((seen.get(r.orderId) ?? 0) >= r.seq) return; // a duplicate push
     seen.set(r.orderId, r.seq);
     printReport(g, r);
-    if (orderId !== null && terminalStatuses.has(r.status)) {
-      finished = true;
-      finish();
+    if (orderId !== null && terminalStatuses.has(r.status)) finish();
+  });
+  process.once('SIGINT', () => finish());
+  client.onDisconnect(({ code, reason }) =>
+    err(`connection closed (${code}${reason ? ` ${reason}` : ''}); reconnecting…`),
+  );
+  const catchUp = async (id: string): Promise<void> => {
+    const answer = await client.request<OrderSnapshot>('order.status', { orderId: id });
+    if (answer.status === 200 && answer.result) {
+      printAnswer(g, answer);
+      if (terminalStatuses.has(answer.result.status)) finish();
     }
   };
-  process.once('SIGINT', () => {
-    finished = true;
-    finish();
-  });
-  client.onReport(onReport);
-  while (!finished) {
-    const closed = await Promise.race([client.closed, done.then(() => null)]);
-    if (!closed) break;
-    err(
-      `connection closed (${closed.code}${closed.reason ? ` ${closed.reason}` : ''}); reconnecting…`,
-    );
-    client = await reconnect(g);
-    client.onReport(onReport);
-    if (orderId !== null) {
-      const answer = await client.request<OrderSnapshot>('order.status', { orderId });
-      if (answer.status === 200 && answer.result) {
-        printAnswer(g, answer);
-        if (terminalStatuses.has(answer.result.status)) finished = true;
-      }
-    }
-  }
+  if (orderId !== null) client.onReconnect(() => void catchUp(orderId).catch(() => undefined));
+  await done;
   await client.close();
 }
 
