@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { gatewayManagementUrl } from '../config/env';
 import { workflowIdFor } from '../domain/order';
-import type { ExecutionReport } from '../domain/orderState';
+import type { ExecutionReport } from '../domain/orderPresenter';
 import { redisClient } from '../gateway/clients';
 import { liveConnections, removeConnection, type RedisLike } from '../gateway/connections';
 import { log as rootLog } from '../gateway/log';

@@ -1,7 +1,7 @@
 // A WebSocket client of the trading API: requests with ids matched to their answers, and the
 // execution reports pushed in between. Used by the terminal client (`npm run trade`) and tests.
 import { WebSocket } from 'ws';
-import type { ExecutionReport } from '../domain/orderState';
+import type { ExecutionReport } from '../domain/orderPresenter';
 import type { ErrorBody, RequestId } from './envelope';
 
 export interface Answer<T = unknown> {

@@ -16,11 +16,11 @@ import Redis from 'ioredis';
 import { z } from 'zod';
 import marketsJson from '../config/markets.json';
 import { env } from '../config/env';
-import { FieldError } from '../domain/errors';
+import { FieldError, fieldErrorFromZod } from '../domain/errors';
 import { formatPrice, formatQty, parseMarkets, type Market, type Markets } from '../domain/markets';
 import {
   cancelCommandSchema,
-  fieldErrorFromZod,
+  orderFieldCodes,
   parseOrder,
   type MatcherCommand,
   type MatcherEvent,
@@ -109,7 +109,7 @@ export function toCommand(
       : { cmd: undefined };
   if (cmd === 'cancel') {
     const parsed = cancelLineSchema.safeParse(raw);
-    if (!parsed.success) throw fieldErrorFromZod(parsed.error);
+    if (!parsed.success) throw fieldErrorFromZod(parsed.error, orderFieldCodes);
     return { commandId, coinID: market.coinID, ...parsed.data };
   }
   if (cmd !== undefined && cmd !== 'place')

@@ -9,7 +9,7 @@ import readline from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import Redis from 'ioredis';
-import { orderSearchAttributeNames } from '../domain/searchAttributes';
+import { orderSearchAttributeNames } from '../workflows/messages';
 
 export const projectRoot = path.resolve(__dirname, '..');
 export const toolBin = (name: string): string => path.join(projectRoot, '.tools/venv/bin', name);

@@ -13,7 +13,7 @@ import {
   terminalStatuses,
   timeInForces,
 } from '../domain/order';
-import type { ExecutionReport, OrderSnapshot } from '../domain/orderState';
+import type { ExecutionReport, OrderSnapshot } from '../domain/orderPresenter';
 import { signToken } from '../gateway/auth';
 import { ConnectRefusedError, TradingClient, type Answer } from '../gateway/client';
 import { formatReport, formatSnapshot } from '../gateway/cli/format';

@@ -16,7 +16,7 @@ import type Redis from 'ioredis';
 import { markets } from '../../config/markets';
 import { toUnits } from '../../domain/fixedPoint';
 import { terminalStatuses, type MatcherEvent, type OrderStatus } from '../../domain/order';
-import type { OrderSnapshot } from '../../domain/orderState';
+import type { OrderSnapshot } from '../../domain/orderPresenter';
 import { openBook, type Book, type OrderRecord } from '../../matcher/book';
 import { statusQuery } from '../../workflows/messages';
 import { fmt } from './report';

@@ -8,7 +8,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type * as hdr from 'hdr-histogram-js';
 import { terminalStatuses, type OrderStatus } from '../../domain/order';
-import type { ExecutionReport, OrderSnapshot } from '../../domain/orderState';
+import type { ExecutionReport, OrderSnapshot } from '../../domain/orderPresenter';
 import { signToken } from '../../gateway/auth';
 import { TradingClient, type Answer } from '../../gateway/client';
 import { latencyHistogram, recordMs, summarize, type LatencySummary } from './report';

@@ -1,7 +1,7 @@
 // One readable line per execution report or order snapshot for the terminal client:
 //   12:00:01 NEW              BUY 0.5 BTC @ 30000.00  filled 0/0.5
 //   12:00:03 PARTIALLY_FILLED BUY 0.5 BTC @ 30000.00  filled 0.2/0.5  last 0.2 @ 29990.00  trade 17
-import type { ExecutionReport, OrderSnapshot } from '../../domain/orderState';
+import type { ExecutionReport, OrderSnapshot } from '../../domain/orderPresenter';
 
 /** A quantity without trailing zeros: "0.50000" → "0.5", "5.00000" → "5". */
 export function trimQty(qty: string): string {

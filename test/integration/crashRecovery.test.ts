@@ -3,7 +3,7 @@
 import type { Client } from '@temporalio/client';
 import { markets } from '../../config/markets';
 import { openBook, type Book } from '../../matcher/book';
-import type { OrderSnapshot } from '../../domain/orderState';
+import type { OrderSnapshot } from '../../domain/orderPresenter';
 import type { ManagedProcess } from '../../scripts/services';
 import type { orderWorkflow } from '../../workflows/orderWorkflow';
 import { acceptedOrder, submitOrder, uniqueUser } from '../support/orders';

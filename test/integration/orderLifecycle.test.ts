@@ -3,7 +3,7 @@
 import type { Client } from '@temporalio/client';
 import { openBook, type Book } from '../../matcher/book';
 import { markets } from '../../config/markets';
-import type { ExecutionReport, OrderSnapshot } from '../../domain/orderState';
+import type { ExecutionReport, OrderSnapshot } from '../../domain/orderPresenter';
 import { cancelUpdate, statusQuery } from '../../workflows/messages';
 import type { orderWorkflow } from '../../workflows/orderWorkflow';
 import { recordHistory } from '../support/histories';

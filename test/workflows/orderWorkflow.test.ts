@@ -7,13 +7,13 @@ import { Context } from '@temporalio/activity';
 import { Worker } from '@temporalio/worker';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { MatcherCommand, MatcherEvent } from '../../domain/order';
-import type { ExecutionReport } from '../../domain/orderState';
+import type { ExecutionReport } from '../../domain/orderPresenter';
 import { temporal } from '@temporalio/proto';
-import { orderSearchAttributeNames } from '../../domain/searchAttributes';
 import { projectRoot } from '../../scripts/services';
 import {
   cancelUpdate,
   matcherEventSignal,
+  orderSearchAttributeNames,
   statusQuery,
   type OrderActivities,
 } from '../../workflows/messages';
