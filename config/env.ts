@@ -1,5 +1,6 @@
 // Endpoints and names from the environment, with the local defaults of `npm start`.
 // The same code runs against moto, LocalStack, real AWS or Temporal Cloud.
+import { channelNames } from './queues';
 
 /** A positive integer from the environment, or the fallback when unset. */
 export function positiveInt(name: string, fallback: number): number {
@@ -18,9 +19,9 @@ export const env = {
   /** Unset means real AWS; `npm start` points it at the local moto server. */
   awsEndpointUrl: process.env.AWS_ENDPOINT_URL || undefined,
   awsRegion: process.env.AWS_REGION ?? 'us-east-1',
-  ordersQueueName: process.env.ORDERS_QUEUE_NAME ?? 'orders.fifo',
-  orderEventsTopicName: process.env.ORDER_EVENTS_TOPIC_NAME ?? 'order-events.fifo',
-  relayQueueName: process.env.RELAY_QUEUE_NAME ?? 'order-events-relay.fifo',
+  ordersQueueName: process.env.ORDERS_QUEUE_NAME ?? channelNames.ordersQueue,
+  orderEventsTopicName: process.env.ORDER_EVENTS_TOPIC_NAME ?? channelNames.orderEventsTopic,
+  relayQueueName: process.env.RELAY_QUEUE_NAME ?? channelNames.relayQueue,
   gatewayPort: positiveInt('GATEWAY_PORT', 8080),
   /** Set by `npm start` and in production; otherwise looked up by name. */
   ordersQueueUrl: process.env.ORDERS_QUEUE_URL || undefined,
