@@ -56,9 +56,9 @@ export function createPushStatus(deps: PushStatusDeps = {}): PushStatus {
         }
       }),
     );
-    const sent = outcomes.filter((o) => o === 'sent').length;
-    const gone = outcomes.filter((o) => o === 'gone').length;
-    const failed = outcomes.filter((o): o is Error => o instanceof Error);
+    const sent = outcomes.filter((outcome) => outcome === 'sent').length;
+    const gone = outcomes.filter((outcome) => outcome === 'gone').length;
+    const failed = outcomes.filter((outcome): outcome is Error => outcome instanceof Error);
     const fields = {
       workflowId,
       status: report.status,

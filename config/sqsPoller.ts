@@ -50,7 +50,7 @@ export class SqsPoller {
   private readonly abort = new AbortController();
   private done: Promise<void> | undefined;
 
-  constructor(private readonly o: SqsPollerOptions) {}
+  constructor(private readonly options: SqsPollerOptions) {}
 
   start(): void {
     this.done = this.run();
@@ -66,20 +66,25 @@ export class SqsPoller {
     while (!this.stopped) {
       let messages: Message[];
       try {
-        const out = await this.o.sqs.send(
+        const out = await this.options.sqs.send(
           new ReceiveMessageCommand({
-            QueueUrl: this.o.queueUrl,
+            QueueUrl: this.options.queueUrl,
             MaxNumberOfMessages: 10,
-            WaitTimeSeconds: this.o.waitSeconds,
-            ...(this.o.leaseSeconds && { VisibilityTimeout: this.o.leaseSeconds }),
-            ...(this.o.attributeNames && { MessageSystemAttributeNames: this.o.attributeNames }),
+            WaitTimeSeconds: this.options.waitSeconds,
+            ...(this.options.leaseSeconds && { VisibilityTimeout: this.options.leaseSeconds }),
+            ...(this.options.attributeNames && {
+              MessageSystemAttributeNames: this.options.attributeNames,
+            }),
           }),
           { abortSignal: this.abort.signal },
         );
         messages = out.Messages ?? [];
       } catch (err) {
         if (this.stopped) break;
-        this.o.log.error({ err, queueUrl: this.o.queueUrl }, 'receive failed; retrying');
+        this.options.log.error(
+          { err, queueUrl: this.options.queueUrl },
+          'receive failed; retrying',
+        );
         await sleep(1000);
         continue;
       }
@@ -88,11 +93,11 @@ export class SqsPoller {
   }
 
   private async handle(messages: Message[]): Promise<void> {
-    const lease = this.o.leaseSeconds;
-    if (!lease) return this.o.onMessages(messages);
+    const lease = this.options.leaseSeconds;
+    if (!lease) return this.options.onMessages(messages);
     const renewal = setInterval(() => void this.renew(messages, lease), (lease * 1000) / 3);
     try {
-      await this.o.onMessages(messages);
+      await this.options.onMessages(messages);
     } finally {
       clearInterval(renewal);
     }
@@ -101,9 +106,9 @@ export class SqsPoller {
   /** Keeps the messages invisible for another lease (those already deleted just fail). */
   private async renew(messages: Message[], lease: number): Promise<void> {
     try {
-      await setVisibility(this.o.sqs, this.o.queueUrl, messages, lease);
+      await setVisibility(this.options.sqs, this.options.queueUrl, messages, lease);
     } catch (err) {
-      this.o.log.warn({ err, queueUrl: this.o.queueUrl }, 'lease renewal failed');
+      this.options.log.warn({ err, queueUrl: this.options.queueUrl }, 'lease renewal failed');
     }
   }
 }

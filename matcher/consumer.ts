@@ -50,9 +50,9 @@ export interface CommandConsumerOptions {
 export class CommandConsumer {
   private readonly poller: SqsPoller;
 
-  constructor(private readonly o: CommandConsumerOptions) {
+  constructor(private readonly options: CommandConsumerOptions) {
     this.poller = new SqsPoller({
-      ...o,
+      ...options,
       attributeNames: ['MessageGroupId', 'ApproximateReceiveCount'],
       onMessages: (messages) => this.handleBatch(messages),
     });
@@ -78,19 +78,19 @@ export class CommandConsumer {
     const outcomes = await Promise.all(
       [...groups].map(([group, list]) => this.handleGroup(group, list)),
     );
-    const done = outcomes.flatMap((o) => o.done);
-    const retry = outcomes.flatMap((o) => o.retry);
+    const done = outcomes.flatMap((outcome) => outcome.done);
+    const retry = outcomes.flatMap((outcome) => outcome.retry);
     if (done.length > 0) {
-      await this.o.sqs.send(
+      await this.options.sqs.send(
         new DeleteMessageBatchCommand({
-          QueueUrl: this.o.queueUrl,
+          QueueUrl: this.options.queueUrl,
           Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
         }),
       );
     }
     if (retry.length > 0) {
       await sleep(500);
-      await setVisibility(this.o.sqs, this.o.queueUrl, retry, 0);
+      await setVisibility(this.options.sqs, this.options.queueUrl, retry, 0);
     }
   }
 
@@ -136,7 +136,7 @@ export class CommandConsumer {
       await flush();
     } catch (err) {
       // Later commands of this market must not overtake this one: all go back, in order.
-      this.o.log.error(
+      this.options.log.error(
         { err, group, messageId: messages[done.length]?.MessageId },
         'command not applied; will retry',
       );
@@ -152,7 +152,7 @@ export class CommandConsumer {
     } catch (err) {
       return `malformed command: ${String(err)}`;
     }
-    const book = this.o.books.get(command.coinID);
+    const book = this.options.books.get(command.coinID);
     if (!book) return `unknown market ${command.coinID}`;
     return { message, command, book };
   }
@@ -161,7 +161,7 @@ export class CommandConsumer {
     const share = ms / Math.max(1, batch.length);
     batch.forEach(({ command }, i) => {
       const events = results[i]!;
-      this.o.log.info(
+      this.options.log.info(
         {
           workflowId: workflowIdFor(command.userID, command.orderId),
           commandId: command.commandId,
@@ -172,19 +172,19 @@ export class CommandConsumer {
         },
         'command applied',
       );
-      this.o.onApplied?.(command, events, share);
+      this.options.onApplied?.(command, events, share);
     });
   }
 
   private async deadLetter(message: Message, reason: string): Promise<void> {
-    this.o.log.error(
+    this.options.log.error(
       { messageId: message.MessageId, body: message.Body, reason },
       'command can never apply; dead-lettered',
     );
-    if (!this.o.deadLetterQueueUrl) return;
-    await this.o.sqs.send(
+    if (!this.options.deadLetterQueueUrl) return;
+    await this.options.sqs.send(
       new SendMessageCommand({
-        QueueUrl: this.o.deadLetterQueueUrl,
+        QueueUrl: this.options.deadLetterQueueUrl,
         MessageBody: message.Body ?? '',
         MessageGroupId: message.Attributes?.MessageGroupId ?? 'invalid',
         MessageDeduplicationId: message.MessageId,

@@ -171,11 +171,11 @@ export async function replayInto(
   if (opts.dumpBook) {
     const snapshot = await book.snapshot();
     const side = (orders: typeof snapshot.bids) =>
-      orders.map((o) => ({
-        orderId: o.orderId,
-        userID: o.userID,
-        price: formatPrice(opts.market, o.price!),
-        remainingQty: formatQty(opts.market, o.quantity - o.filled),
+      orders.map((order) => ({
+        orderId: order.orderId,
+        userID: order.userID,
+        price: formatPrice(opts.market, order.price!),
+        remainingQty: formatQty(opts.market, order.quantity - order.filled),
       }));
     write({
       event: 'bookSnapshot',
