@@ -4,19 +4,25 @@ import { formatScaled, formatUnits, unitSize, type Decimal } from './fixedPoint'
 import type { AcceptedOrder, ExecType, OrderStatus } from './order';
 import { awaitingRetry, type OrderState, type StatusChange } from './orderState';
 
-/** What the client sees pushed on every change (numbers as decimal strings). */
-export interface ExecutionReport {
-  event: 'executionReport';
+/** What makes an order the order it is, as the client wrote it (price and quantity as decimals). */
+export interface OrderTerms {
   orderId: string;
   userID: string;
   coinID: string;
   side: AcceptedOrder['side'];
   orderType: AcceptedOrder['orderType'];
   timeInForce: AcceptedOrder['timeInForce'];
-  status: OrderStatus;
-  execType: ExecType;
+  selfTradePrevention: AcceptedOrder['selfTradePrevention'];
+  /** null for MARKET. */
   price: string | null;
   quantity: string;
+}
+
+/** What the client sees pushed on every change (numbers as decimal strings). */
+export interface ExecutionReport extends Omit<OrderTerms, 'selfTradePrevention'> {
+  event: 'executionReport';
+  status: OrderStatus;
+  execType: ExecType;
   filledQty: string;
   lastQty: string | null;
   lastPrice: string | null;
@@ -28,17 +34,8 @@ export interface ExecutionReport {
 }
 
 /** The answer to `order.status` and the workflow's result. */
-export interface OrderSnapshot {
+export interface OrderSnapshot extends OrderTerms {
   workflowId: string;
-  orderId: string;
-  userID: string;
-  coinID: string;
-  side: AcceptedOrder['side'];
-  orderType: AcceptedOrder['orderType'];
-  timeInForce: AcceptedOrder['timeInForce'];
-  selfTradePrevention: AcceptedOrder['selfTradePrevention'];
-  price: string | null;
-  quantity: string;
   status: OrderStatus;
   filledQty: string;
   leavesQty: string;
@@ -55,20 +52,6 @@ export interface OrderSnapshot {
   createdAt: number;
   updatedAt: number;
 }
-
-/** What makes an order the order it is, as the client wrote it (price and quantity as decimals). */
-export type OrderTerms = Pick<
-  OrderSnapshot,
-  | 'orderId'
-  | 'userID'
-  | 'coinID'
-  | 'side'
-  | 'orderType'
-  | 'timeInForce'
-  | 'selfTradePrevention'
-  | 'price'
-  | 'quantity'
->;
 
 const termFields = [
   'orderId',

@@ -1,13 +1,5 @@
 // The order written for people, without a server: decimal reports and snapshots, the Temporal UI
 // lines, and which re-sent orders count as the same order.
-import marketsJson from '../../config/markets.json';
-import { parseMarkets } from '../../domain/markets';
-import {
-  parseOrder,
-  toAcceptedOrder,
-  type AcceptedOrder,
-  type MatcherEvent,
-} from '../../domain/order';
 import {
   executionReport,
   orderDetails,
@@ -17,49 +9,14 @@ import {
   sameTerms,
 } from '../../domain/orderPresenter';
 import { OrderState } from '../../domain/orderState';
+import { newEvent, noLiquidityEvent, testOrder, tradeEvent } from './orderEvents';
 
-const markets = parseMarkets(marketsJson);
-const order = (params: Record<string, unknown>): AcceptedOrder =>
-  toAcceptedOrder(parseOrder({ userID: 'user1', coinID: 'BTC', ...params }, markets), 1_000);
-const seller = order({ orderId: 's1', type: 'SELL', quantity: 1, price: 30000 });
-
-function event(state: OrderState, orderSeq: number, fields: Record<string, unknown>): MatcherEvent {
-  return {
-    seq: orderSeq,
-    coinID: 'BTC',
-    userID: state.order.userID,
-    orderId: state.order.orderId,
-    orderSeq,
-    commandId: `${state.workflowId}#1`,
-    time: 2_000 + orderSeq,
-    ...fields,
-  } as MatcherEvent;
-}
-const accepted = (state: OrderState): MatcherEvent =>
-  event(state, 1, {
-    event: 'NEW',
-    side: state.order.side,
-    orderType: state.order.orderType,
-    timeInForce: state.order.timeInForce,
-    price: state.order.price,
-    quantity: state.order.quantity,
-  });
-const trade = (state: OrderState, orderSeq: number, qty: number, price: number): MatcherEvent =>
-  event(state, orderSeq, {
-    event: 'TRADE',
-    tradeId: `BTC-${orderSeq}`,
-    side: state.order.side,
-    lastQty: qty,
-    lastPrice: price,
-    maker: true,
-    filledQty: state.filled + qty,
-    leavesQty: state.leaves - qty,
-  });
+const seller = testOrder({ orderId: 's1', type: 'SELL', quantity: 1, price: 30000 });
 
 test('an execution report writes the change in the market units', () => {
   const state = new OrderState(seller);
-  state.apply(accepted(state));
-  state.apply(trade(state, 2, 40_000, 3_000_000));
+  state.apply(newEvent(state));
+  state.apply(tradeEvent(state, 2, { qty: 40_000 }));
   const [, fill] = state.peekReports().map((change) => executionReport(state.order, change));
   expect(fill).toEqual({
     event: 'executionReport',
@@ -85,9 +42,9 @@ test('an execution report writes the change in the market units', () => {
 
 test('the snapshot: average price two digits finer than the tick, cumulative quote exact', () => {
   const state = new OrderState(seller);
-  state.apply(accepted(state));
-  state.apply(trade(state, 2, 30_000, 3_000_000));
-  state.apply(trade(state, 3, 20_000, 2_999_999));
+  state.apply(newEvent(state));
+  state.apply(tradeEvent(state, 2, { qty: 30_000 }));
+  state.apply(tradeEvent(state, 3, { qty: 20_000, price: 2_999_999 }));
   expect(orderSnapshot(state)).toMatchObject({
     workflowId: 'order/user1/s1',
     status: 'PARTIALLY_FILLED',
@@ -97,8 +54,8 @@ test('the snapshot: average price two digits finer than the tick, cumulative quo
     cumQuote: '14999.9980000',
     fillCount: 2,
     fills: [
-      { tradeId: 'BTC-2', qty: '0.30000', price: '30000.00', maker: true, time: 2_002 },
-      { tradeId: 'BTC-3', qty: '0.20000', price: '29999.99', maker: true, time: 2_003 },
+      { tradeId: 'BTC-2', qty: '0.30000', price: '30000.00', maker: false, time: 2_002 },
+      { tradeId: 'BTC-3', qty: '0.20000', price: '29999.99', maker: false, time: 2_003 },
     ],
     retries: 0,
     createdAt: 1_000,
@@ -109,18 +66,19 @@ test('the snapshot: average price two digits finer than the tick, cumulative quo
 
 test('Temporal UI lines: the summary like a blotter, details with the reason or pending retry', () => {
   expect(orderSummary(seller)).toBe('SELL 1 BTC @ 30000.00 · user1');
-  expect(orderSummary(order({ orderId: 'm', type: 'BUY', quantity: 0.5 }))).toBe(
+  expect(orderSummary(testOrder({ orderId: 'm', type: 'BUY', quantity: 0.5 }))).toBe(
     'BUY 0.5 BTC MARKET · user1',
   );
   expect(
-    orderSummary(order({ orderId: 'i', type: 'BUY', quantity: 2, price: 10, timeInForce: 'IOC' })),
+    orderSummary(
+      testOrder({ orderId: 'i', type: 'BUY', quantity: 2, price: 10, timeInForce: 'IOC' }),
+    ),
   ).toBe('BUY 2 BTC @ 10.00 LIMIT/IOC · user1');
 
-  const market = new OrderState(order({ orderId: 'm', type: 'BUY', quantity: 1 }));
+  const market = new OrderState(testOrder({ orderId: 'm', type: 'BUY', quantity: 1 }));
   expect(orderDetails(market)).toBe('PENDING_NEW 0/1');
-  market.apply(accepted(market));
-  const expired = { event: 'EXPIRED', reason: 'NO_LIQUIDITY', filledQty: 0, expiredQty: 100_000 };
-  market.apply(event(market, 2, expired));
+  market.apply(newEvent(market));
+  market.apply(noLiquidityEvent(market, 2));
   expect(orderSnapshot(market).status).toBe('NEW');
   expect(orderDetails(market)).toBe('NEW 0/1 (no liquidity, retry 1/3 pending)');
 

@@ -1,70 +1,17 @@
 // The order's state machine without a server: exactly-once, in-order application of matcher
 // events, the retry of an unmatched remainder as a state of its own, and continue-as-new.
-import marketsJson from '../../config/markets.json';
-import { parseMarkets } from '../../domain/markets';
-import {
-  parseOrder,
-  toAcceptedOrder,
-  type AcceptedOrder,
-  type MatcherEvent,
-} from '../../domain/order';
 import { awaitingRetry, OrderState } from '../../domain/orderState';
-
-const markets = parseMarkets(marketsJson);
-const order = (params: Record<string, unknown>): AcceptedOrder =>
-  toAcceptedOrder(parseOrder({ userID: 'u1', coinID: 'BTC', ...params }, markets), 1_000);
-
-let seq = 0;
-function event(state: OrderState, orderSeq: number, fields: Record<string, unknown>): MatcherEvent {
-  seq += 1;
-  return {
-    seq,
-    coinID: 'BTC',
-    userID: state.order.userID,
-    orderId: state.order.orderId,
-    orderSeq,
-    commandId: `${state.workflowId}#1`,
-    time: 2_000 + seq,
-    ...fields,
-  } as MatcherEvent;
-}
-const accepted = (state: OrderState): MatcherEvent =>
-  event(state, 1, {
-    event: 'NEW',
-    side: state.order.side,
-    orderType: state.order.orderType,
-    timeInForce: state.order.timeInForce,
-    price: state.order.price,
-    quantity: state.order.quantity,
-  });
-const trade = (state: OrderState, orderSeq: number, qty: number, filled: number): MatcherEvent =>
-  event(state, orderSeq, {
-    event: 'TRADE',
-    tradeId: `BTC-${orderSeq}`,
-    side: state.order.side,
-    lastQty: qty,
-    lastPrice: 3_000_000,
-    maker: false,
-    filledQty: filled,
-    leavesQty: state.order.quantity - filled,
-  });
-const noLiquidity = (state: OrderState, orderSeq: number): MatcherEvent =>
-  event(state, orderSeq, {
-    event: 'EXPIRED',
-    reason: 'NO_LIQUIDITY',
-    filledQty: state.filled,
-    expiredQty: state.leaves,
-  });
+import { newEvent, noLiquidityEvent, testOrder, tradeEvent } from './orderEvents';
 
 test('events apply once each and in orderSeq order; those ahead of a gap wait for it', () => {
-  const state = new OrderState(order({ orderId: 'a', type: 'BUY', quantity: 1, price: 30000 }));
+  const state = new OrderState(testOrder({ orderId: 'a', type: 'BUY', quantity: 1, price: 30000 }));
   state.placeCommand();
-  expect(state.apply(trade(state, 3, 40_000, 100_000))).toBe(false);
-  expect(state.apply(trade(state, 2, 60_000, 60_000))).toBe(false);
+  expect(state.apply(tradeEvent(state, 3, { qty: 40_000, filled: 100_000 }))).toBe(false);
+  expect(state.apply(tradeEvent(state, 2, { qty: 60_000, filled: 60_000 }))).toBe(false);
   expect(state.status).toBe('PENDING_NEW');
-  expect(state.apply(accepted(state))).toBe(true);
-  expect(state.apply(accepted(state))).toBe(false);
-  expect(state.apply(trade(state, 3, 40_000, 100_000))).toBe(false);
+  expect(state.apply(newEvent(state))).toBe(true);
+  expect(state.apply(newEvent(state))).toBe(false);
+  expect(state.apply(tradeEvent(state, 3, { qty: 40_000, filled: 100_000 }))).toBe(false);
   expect(state.peekReports().map((r) => [r.seq, r.status, r.filled])).toEqual([
     [1, 'NEW', 0],
     [2, 'PARTIALLY_FILLED', 60_000],
@@ -76,7 +23,7 @@ test('events apply once each and in orderSeq order; those ahead of a gap wait fo
 
 test('an unmatched remainder awaits its retry: open to the client, not final, no report', () => {
   const state = new OrderState(
-    order({
+    testOrder({
       orderId: 'm',
       type: 'BUY',
       quantity: 1,
@@ -84,10 +31,10 @@ test('an unmatched remainder awaits its retry: open to the client, not final, no
     }),
   );
   state.placeCommand();
-  state.apply(accepted(state));
-  state.apply(trade(state, 2, 40_000, 40_000));
+  state.apply(newEvent(state));
+  state.apply(tradeEvent(state, 2, { qty: 40_000 }));
   state.markPushed(state.peekReports().length);
-  state.apply(noLiquidity(state, 3));
+  state.apply(noLiquidityEvent(state, 3));
   expect(state).toMatchObject({
     phase: awaitingRetry,
     status: 'PARTIALLY_FILLED',
@@ -101,16 +48,16 @@ test('an unmatched remainder awaits its retry: open to the client, not final, no
   expect(state).toMatchObject({ phase: 'PARTIALLY_FILLED', retries: 1, retryDue: false });
   expect(() => state.retryCommand()).toThrow('no retry due');
   // The policy's last attempt: the next expiry is final.
-  state.apply(noLiquidity(state, 4));
+  state.apply(noLiquidityEvent(state, 4));
   expect(state).toMatchObject({ phase: 'EXPIRED', status: 'EXPIRED', isTerminal: true });
   expect(state.peekReports()).toMatchObject([{ status: 'EXPIRED', execType: 'EXPIRED' }]);
 });
 
 test('a cancel while a retry waits ends the order CANCELED without the expiry reason', () => {
-  const state = new OrderState(order({ orderId: 'c', type: 'SELL', quantity: 1 }));
+  const state = new OrderState(testOrder({ orderId: 'c', type: 'SELL', quantity: 1 }));
   state.placeCommand();
-  state.apply(accepted(state));
-  state.apply(noLiquidity(state, 2));
+  state.apply(newEvent(state));
+  state.apply(noLiquidityEvent(state, 2));
   expect(state.status).toBe('NEW');
   state.cancelWhileAwaitingRetry(9_000);
   expect(state).toMatchObject({ status: 'CANCELED', isTerminal: true, expireReason: null });
@@ -118,12 +65,14 @@ test('a cancel while a retry waits ends the order CANCELED without the expiry re
 });
 
 test('carried over to a new run, the state goes on where it stopped', () => {
-  const first = new OrderState(order({ orderId: 'r', type: 'SELL', quantity: 1, price: 30000 }));
+  const first = new OrderState(
+    testOrder({ orderId: 'r', type: 'SELL', quantity: 1, price: 30000 }),
+  );
   first.placeCommand();
-  first.apply(accepted(first));
-  first.apply(trade(first, 3, 10_000, 20_000)); // ahead of a gap
+  first.apply(newEvent(first));
+  first.apply(tradeEvent(first, 3, { qty: 10_000, filled: 20_000 })); // ahead of a gap
   const next = new OrderState(first.carryOver());
-  next.apply(trade(next, 2, 10_000, 10_000));
+  next.apply(tradeEvent(next, 2, { qty: 10_000, filled: 10_000 }));
   expect(next).toMatchObject({ filled: 20_000, fillCount: 2, status: 'PARTIALLY_FILLED' });
   expect(next.peekReports().map((r) => r.seq)).toEqual([1, 2, 3]);
   expect(next.cancelCommand().commandId).toBe(`${next.workflowId}#2`);
