@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { gatewayManagementUrl } from '../config/env';
 import { workflowIdFor } from '../domain/order';
-import type { ExecutionReport } from '../domain/orderState';
+import type { ExecutionReport } from '../domain/orderPresenter';
 import {
   liveConnections,
   registryRedis,
@@ -60,9 +60,9 @@ export function createPushStatus(deps: PushStatusDeps = {}): PushStatus {
         }
       }),
     );
-    const sent = outcomes.filter((o) => o === 'sent').length;
-    const gone = outcomes.filter((o) => o === 'gone').length;
-    const failed = outcomes.filter((o): o is Error => o instanceof Error);
+    const sent = outcomes.filter((outcome) => outcome === 'sent').length;
+    const gone = outcomes.filter((outcome) => outcome === 'gone').length;
+    const failed = outcomes.filter((outcome): outcome is Error => outcome instanceof Error);
     const fields = {
       workflowId,
       status: report.status,

@@ -186,21 +186,21 @@ async function main(): Promise<void> {
       temporal,
       redis,
       coin: opts.coin,
-      sent: [...load.orders.values()].map((o) => ({
-        userID: o.userID,
-        orderId: o.orderId,
-        accepted: o.accepted,
-        ...(o.finalAt !== undefined && o.status && { clientFinal: o.status }),
+      sent: [...load.orders.values()].map((order) => ({
+        userID: order.userID,
+        orderId: order.orderId,
+        accepted: order.accepted,
+        ...(order.finalAt !== undefined && order.status && { clientFinal: order.status }),
       })),
       restingBefore: [...bookBefore.bids, ...bookBefore.asks],
       runStartedAt,
     });
   }
 
-  const accepted = [...load.orders.values()].filter((o) => o.accepted);
+  const accepted = [...load.orders.values()].filter((order) => order.accepted);
   const shapes: ShapeSample = await sampleOrderShapes(
     temporal,
-    accepted.map((o) => workflowIdFor(o.userID, o.orderId)),
+    accepted.map((order) => workflowIdFor(order.userID, order.orderId)),
   );
   let cleanup: Awaited<ReturnType<LoadRun['cleanup']>> | undefined;
   if (opts.cleanup) {

@@ -192,11 +192,11 @@ async function main(): Promise<void> {
     const to = r.killedAtPerf + r.downMs;
     const h = latencyHistogram();
     let n = 0;
-    for (const o of load.orders.values()) {
-      if (o.scheduledAt < from || o.scheduledAt > to) continue;
+    for (const order of load.orders.values()) {
+      if (order.scheduledAt < from || order.scheduledAt > to) continue;
       n++;
-      const done = o.kind === 'market' ? o.finalAt : o.decidedAt;
-      if (done !== undefined) recordMs(h, done - o.scheduledAt);
+      const done = order.kind === 'market' ? order.finalAt : order.decidedAt;
+      if (done !== undefined) recordMs(h, done - order.scheduledAt);
     }
     return { ...r, ordersDuringOutage: n, completed: summarize(h) };
   });
@@ -206,11 +206,11 @@ async function main(): Promise<void> {
     temporal,
     redis,
     coin: opts.coin,
-    sent: [...load.orders.values()].map((o) => ({
-      userID: o.userID,
-      orderId: o.orderId,
-      accepted: o.accepted,
-      ...(o.finalAt !== undefined && o.status && { clientFinal: o.status }),
+    sent: [...load.orders.values()].map((order) => ({
+      userID: order.userID,
+      orderId: order.orderId,
+      accepted: order.accepted,
+      ...(order.finalAt !== undefined && order.status && { clientFinal: order.status }),
     })),
     restingBefore: [...bookBefore.bids, ...bookBefore.asks],
     runStartedAt,

@@ -13,7 +13,7 @@ import {
   terminalStatuses,
   timeInForces,
 } from '../domain/order';
-import type { ExecutionReport, OrderSnapshot } from '../domain/orderState';
+import type { ExecutionReport, OrderSnapshot } from '../domain/orderPresenter';
 import { signToken } from '../gateway/auth';
 import { formatReport, formatSnapshot } from './format';
 import { ConnectRefusedError, TradingClient, type Answer } from './node';

@@ -1,7 +1,7 @@
 // One readable line per execution report or order snapshot for the terminal client:
 //   12:00:01 NEW              BUY 0.5 BTC @ 30000.00  filled 0/0.5
 //   12:00:03 PARTIALLY_FILLED BUY 0.5 BTC @ 30000.00  filled 0.2/0.5  last 0.2 @ 29990.00  trade 17
-import type { ExecutionReport, OrderSnapshot } from '../domain/orderState';
+import type { ExecutionReport, OrderSnapshot } from '../domain/orderPresenter';
 
 /** A quantity without trailing zeros: "0.50000" → "0.5", "5.00000" → "5". */
 export function trimQty(qty: string): string {
@@ -10,7 +10,7 @@ export function trimQty(qty: string): string {
 
 const clock = (epochMs: number): string => new Date(epochMs).toTimeString().slice(0, 8);
 
-function orderText(o: {
+function orderText(order: {
   side: string;
   quantity: string;
   coinID: string;
@@ -18,12 +18,13 @@ function orderText(o: {
   orderType: string;
   timeInForce: string;
 }): string {
-  const price = o.price === null ? 'MARKET' : `@ ${o.price}`;
+  const price = order.price === null ? 'MARKET' : `@ ${order.price}`;
   // The defaults need no label: LIMIT is GTC, MARKET (shown in place of the price) is IOC.
-  let kind = ` ${o.orderType}/${o.timeInForce}`;
-  if (o.orderType === 'MARKET') kind = o.timeInForce === 'IOC' ? '' : ` ${o.timeInForce}`;
-  else if (o.orderType === 'LIMIT' && o.timeInForce === 'GTC') kind = '';
-  return `${o.side} ${trimQty(o.quantity)} ${o.coinID} ${price}${kind}`;
+  let kind = ` ${order.orderType}/${order.timeInForce}`;
+  if (order.orderType === 'MARKET')
+    kind = order.timeInForce === 'IOC' ? '' : ` ${order.timeInForce}`;
+  else if (order.orderType === 'LIMIT' && order.timeInForce === 'GTC') kind = '';
+  return `${order.side} ${trimQty(order.quantity)} ${order.coinID} ${price}${kind}`;
 }
 
 export function formatReport(r: ExecutionReport): string {

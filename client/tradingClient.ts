@@ -4,7 +4,7 @@
 // requests still in flight are sent again, each with its frame unchanged: every method is
 // idempotent, order.place by orderId). No Node-only imports here: the WebSocket comes in as
 // `openSocket` (client/node.ts passes `ws`; a browser passes webSocketOpener(WebSocket)).
-import type { ExecutionReport } from '../domain/orderState';
+import type { ExecutionReport } from '../domain/orderPresenter';
 import type { ErrorBody, RequestId } from '../gateway/envelope';
 
 export interface Answer<T = unknown> {
@@ -173,20 +173,20 @@ export class TradingClient {
   }
 
   private async openOnce(): Promise<Socket> {
-    const o = this.options;
-    const token = typeof o.token === 'function' ? await o.token() : o.token;
+    const options = this.options;
+    const token = typeof options.token === 'function' ? await options.token() : options.token;
     let target = this.url;
-    const headers = { ...o.headers };
-    if (token && o.tokenIn === 'query') {
+    const headers = { ...options.headers };
+    if (token && options.tokenIn === 'query') {
       const u = new URL(this.url);
       u.searchParams.set('token', token);
       target = u.toString();
     } else if (token) {
       headers.Authorization = `Bearer ${token}`;
     }
-    const socket: Socket = await o.openSocket(
+    const socket: Socket = await options.openSocket(
       target,
-      { headers, timeoutMs: o.timeoutMs ?? 10_000 },
+      { headers, timeoutMs: options.timeoutMs ?? 10_000 },
       {
         message: (text) => this.onFrame(text),
         close: (code, reason) => this.onSocketClosed(socket, { code, reason }),

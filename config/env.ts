@@ -2,6 +2,7 @@
 // The same code runs against moto, LocalStack, real AWS or Temporal Cloud. The only module that
 // reads process.env: everything else asks here.
 import { services, type PortSetting, type ServiceName } from '../platform/processes';
+import { channelNames } from './queues';
 
 /** A positive integer from the environment, or the fallback when unset. */
 export function positiveInt(name: string, fallback: number): number {
@@ -34,9 +35,9 @@ export const env = {
   /** Unset means real AWS; `npm start` points it at the local moto server. */
   awsEndpointUrl: process.env.AWS_ENDPOINT_URL || undefined,
   awsRegion: process.env.AWS_REGION ?? 'us-east-1',
-  ordersQueueName: process.env.ORDERS_QUEUE_NAME ?? 'orders.fifo',
-  orderEventsTopicName: process.env.ORDER_EVENTS_TOPIC_NAME ?? 'order-events.fifo',
-  relayQueueName: process.env.RELAY_QUEUE_NAME ?? 'order-events-relay.fifo',
+  ordersQueueName: process.env.ORDERS_QUEUE_NAME ?? channelNames.ordersQueue,
+  orderEventsTopicName: process.env.ORDER_EVENTS_TOPIC_NAME ?? channelNames.orderEventsTopic,
+  relayQueueName: process.env.RELAY_QUEUE_NAME ?? channelNames.relayQueue,
   gatewayPort: healthPorts.gateway,
   /** Set by `npm start` and in production; otherwise looked up by name. */
   ordersQueueUrl: process.env.ORDERS_QUEUE_URL || undefined,

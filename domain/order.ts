@@ -1,7 +1,7 @@
 // The order vocabulary shared from the gateway through the workflow and the Lua matcher to the
 // client: sides, types, statuses, commands and matcher events. Integers only (ticks and steps).
 import { z } from 'zod';
-import { FieldError } from './errors';
+import { FieldError, fieldErrorFromZod, type FieldErrorCodes } from './errors';
 import { toUnits } from './fixedPoint';
 import { retryUnmatchedSchema, type Market, type Markets, type RetryUnmatched } from './markets';
 
@@ -111,36 +111,22 @@ export interface AcceptedOrder extends OrderSpec {
   acceptedAt: number;
 }
 
-const fieldCodes: Record<string, string> = {
-  orderId: 'INVALID_ORDER_ID',
-  type: 'INVALID_SIDE',
-  userID: 'INVALID_USER_ID',
-  coinID: 'UNKNOWN_MARKET',
-  quantity: 'INVALID_QUANTITY',
-  price: 'INVALID_PRICE',
-  orderType: 'INVALID_ORDER_TYPE',
-  timeInForce: 'INVALID_TIME_IN_FORCE',
-  selfTradePrevention: 'INVALID_SELF_TRADE_PREVENTION',
-  retryUnmatched: 'INVALID_RETRY_UNMATCHED',
+/** The error codes of the order's fields (`order.place` and the methods naming an order). */
+export const orderFieldCodes: FieldErrorCodes = {
+  byField: {
+    orderId: 'INVALID_ORDER_ID',
+    type: 'INVALID_SIDE',
+    userID: 'INVALID_USER_ID',
+    coinID: 'UNKNOWN_MARKET',
+    quantity: 'INVALID_QUANTITY',
+    price: 'INVALID_PRICE',
+    orderType: 'INVALID_ORDER_TYPE',
+    timeInForce: 'INVALID_TIME_IN_FORCE',
+    selfTradePrevention: 'INVALID_SELF_TRADE_PREVENTION',
+    retryUnmatched: 'INVALID_RETRY_UNMATCHED',
+  },
+  otherwise: 'INVALID_PARAMS',
 };
-
-/** The first zod issue as a FieldError naming the field and the rule. */
-export function fieldErrorFromZod(
-  error: z.ZodError,
-  codes: Record<string, string> = fieldCodes,
-): FieldError {
-  const issue = error.issues[0];
-  if (!issue) return new FieldError('INVALID_PARAMS', 'invalid parameters');
-  if (issue.code === 'unrecognized_keys') {
-    const key = issue.keys[0] ?? '';
-    return new FieldError('UNKNOWN_FIELD', `unknown field "${key}"`, key);
-  }
-  const field = issue.path.map(String).join('.');
-  const top = String(issue.path[0] ?? '');
-  const missing = issue.code === 'invalid_type' && issue.message.includes('undefined');
-  const msg = missing ? `${field} is required` : `${field}: ${issue.message}`;
-  return new FieldError(codes[top] ?? 'INVALID_PARAMS', msg, field || undefined);
-}
 
 /** Validates `order.place` params against the markets; throws FieldError naming the field. */
 export function parseOrder(
@@ -148,7 +134,7 @@ export function parseOrder(
   markets: Markets,
 ): { spec: OrderSpec; market: Market; retryUnmatched: RetryUnmatched } {
   const parsed = placeOrderParamsSchema.safeParse(params);
-  if (!parsed.success) throw fieldErrorFromZod(parsed.error);
+  if (!parsed.success) throw fieldErrorFromZod(parsed.error, orderFieldCodes);
   const p = parsed.data;
   const market = markets.get(p.coinID);
   if (!market) {

@@ -1,112 +1,85 @@
 // The life of one order as its workflow sees it: matcher events applied exactly once and in order,
-// the status they imply, and the execution reports owed to the client. Pure and deterministic,
-// so the workflow can hold it and replay it.
-import { formatScaled, formatUnits, unitSize } from './fixedPoint';
+// the state they imply, and the status changes owed to the client. Pure and deterministic, so the
+// workflow can hold it and replay it. Integers only: domain/orderPresenter.ts writes it for people.
 import {
   terminalStatuses,
   workflowIdFor,
   type AcceptedOrder,
+  type CancelCommand,
   type ExecType,
   type MatcherEvent,
   type OrderStatus,
   type PlaceCommand,
-  type CancelCommand,
 } from './order';
 
-/** Fills kept in the snapshot; the full history is in the workflow's events. */
+/** Fills kept in the state (and the snapshot); the full history is in the workflow's events. */
 export const recentFillsKept = 50;
+
+/**
+ * The remainder of a MARKET/IOC order expired for lack of liquidity and the retry policy allows
+ * another placement: the workflow re-places it after a backoff. Not final, and not on the book.
+ */
+export const awaitingRetry = 'AWAITING_RETRY';
+
+/** Where the order is in its life: a status the client sees, or waiting to re-place the remainder. */
+export type OrderPhase = OrderStatus | typeof awaitingRetry;
 
 export interface FillRecord {
   tradeId: string;
+  /** Steps. */
   qty: number;
+  /** Ticks. */
   price: number;
   maker: boolean;
   time: number;
 }
 
-/** What the client sees pushed on every change (numbers as decimal strings). */
-export interface ExecutionReport {
-  event: 'executionReport';
-  orderId: string;
-  userID: string;
-  coinID: string;
-  side: AcceptedOrder['side'];
-  orderType: AcceptedOrder['orderType'];
-  timeInForce: AcceptedOrder['timeInForce'];
+/** A change of the order owed to the client as an execution report (integers; see orderPresenter). */
+export interface StatusChange {
+  /** Rises by one per change of this order: the report's `seq`. */
+  seq: number;
   status: OrderStatus;
   execType: ExecType;
-  price: string | null;
-  quantity: string;
-  filledQty: string;
-  lastQty: string | null;
-  lastPrice: string | null;
-  tradeId: string | null;
+  /** Steps filled after the change. */
+  filled: number;
+  /** The fill of a TRADE change. */
+  fill: FillRecord | null;
   rejectReason: string | null;
-  /** Rises by one per report of this order, so a client drops duplicates. */
-  seq: number;
   time: number;
-}
-
-/** The answer to `order.status` and the workflow's result. */
-export interface OrderSnapshot {
-  workflowId: string;
-  orderId: string;
-  userID: string;
-  coinID: string;
-  side: AcceptedOrder['side'];
-  orderType: AcceptedOrder['orderType'];
-  timeInForce: AcceptedOrder['timeInForce'];
-  selfTradePrevention: AcceptedOrder['selfTradePrevention'];
-  price: string | null;
-  quantity: string;
-  status: OrderStatus;
-  filledQty: string;
-  leavesQty: string;
-  /** Volume-weighted average fill price; null before the first fill. */
-  avgPrice: string | null;
-  /** Sum of price × quantity of the fills, in the quote asset. */
-  cumQuote: string;
-  fills: Array<{ tradeId: string; qty: string; price: string; maker: boolean; time: number }>;
-  fillCount: number;
-  rejectReason: string | null;
-  expireReason: string | null;
-  /** Re-placements of an unmatched MARKET/IOC remainder so far. */
-  retries: number;
-  createdAt: number;
-  updatedAt: number;
 }
 
 /** Everything the state needs to continue in a new run (continueAsNew); JSON-safe. */
 export interface OrderStateData {
   order: AcceptedOrder;
-  status: OrderStatus;
+  phase: OrderPhase;
+  /** Steps filled so far. */
   filled: number;
   /** Σ price×qty in tick×step units, as a decimal string (can pass 2^53). */
   cumQuote: string;
+  /** The orderSeq of the latest event applied; events apply in orderSeq order. */
   appliedOrderSeq: number;
-  /** Events that arrived ahead of a gap in orderSeq, waiting for it. */
-  early: MatcherEvent[];
+  /** Events that arrived ahead of a gap in orderSeq, held until the gap is filled. */
+  eventsAheadOfGap: MatcherEvent[];
   recentFills: FillRecord[];
+  /** Fills applied so far (recentFills keeps only the latest). */
   fillCount: number;
+  /** Changes recorded so far; the seq of the latest one. */
   reportSeq: number;
-  unpushed: ExecutionReport[];
+  /** Changes not yet pushed to the client, oldest first. */
+  unpushed: StatusChange[];
   rejectReason: string | null;
   expireReason: string | null;
-  /** Attempt number of the latest place command (0 = first placement). */
-  attempt: number;
-  /** Commands sent so far, for command ids and deduplication ids. */
+  /** Re-placements of an unmatched remainder so far; the latest place command's `attempt`. */
+  retries: number;
+  /** Commands issued so far; the n-th command's id ends in `#n`. */
   commandCount: number;
   /** Command ids the matcher has answered (any event carrying the id). */
   answered: string[];
-  /** Set when the latest place command's remainder expired with no liquidity and may be retried. */
-  unmatchedRemainder: boolean;
   updatedAt: number;
 }
 
 export class OrderState {
   private readonly data: OrderStateData;
-  private readonly tick;
-  private readonly step;
 
   constructor(orderOrData: AcceptedOrder | OrderStateData) {
     this.data =
@@ -114,51 +87,75 @@ export class OrderState {
         ? orderOrData
         : {
             order: orderOrData,
-            status: 'PENDING_NEW',
+            phase: 'PENDING_NEW',
             filled: 0,
             cumQuote: '0',
             appliedOrderSeq: 0,
-            early: [],
+            eventsAheadOfGap: [],
             recentFills: [],
             fillCount: 0,
             reportSeq: 0,
             unpushed: [],
             rejectReason: null,
             expireReason: null,
-            attempt: 0,
+            retries: 0,
             commandCount: 0,
             answered: [],
-            unmatchedRemainder: false,
             updatedAt: orderOrData.acceptedAt,
           };
-    this.tick = unitSize(this.data.order.tickSize);
-    this.step = unitSize(this.data.order.stepSize);
   }
 
   get order(): AcceptedOrder {
     return this.data.order;
   }
+  get phase(): OrderPhase {
+    return this.data.phase;
+  }
+  /** The status clients and operators see: while a retry waits, the order counts as open. */
   get status(): OrderStatus {
-    return this.data.status;
+    if (this.data.phase !== awaitingRetry) return this.data.phase;
+    return this.data.filled > 0 ? 'PARTIALLY_FILLED' : 'NEW';
   }
   get workflowId(): string {
     return workflowIdFor(this.order.userID, this.order.orderId);
   }
   get isTerminal(): boolean {
-    return terminalStatuses.has(this.data.status) && !this.data.unmatchedRemainder;
+    return this.data.phase !== awaitingRetry && terminalStatuses.has(this.data.phase);
+  }
+  /** The remainder expired for lack of liquidity and the retry policy allows another attempt. */
+  get retryDue(): boolean {
+    return this.data.phase === awaitingRetry;
+  }
+  get filled(): number {
+    return this.data.filled;
   }
   get leaves(): number {
     return this.order.quantity - this.data.filled;
   }
-  get hasUnpushedReports(): boolean {
-    return this.data.unpushed.length > 0;
+  /** Σ price×qty of the fills in tick×step units. */
+  get cumQuote(): bigint {
+    return BigInt(this.data.cumQuote);
   }
-  /** The remainder expired for lack of liquidity and the retry policy allows another attempt. */
-  get retryDue(): boolean {
-    return this.data.unmatchedRemainder && this.data.attempt < this.order.retryUnmatched.attempts;
+  get recentFills(): readonly FillRecord[] {
+    return this.data.recentFills;
+  }
+  get fillCount(): number {
+    return this.data.fillCount;
+  }
+  get rejectReason(): string | null {
+    return this.data.rejectReason;
+  }
+  get expireReason(): string | null {
+    return this.data.expireReason;
   }
   get retries(): number {
-    return this.data.attempt;
+    return this.data.retries;
+  }
+  get updatedAt(): number {
+    return this.data.updatedAt;
+  }
+  get hasUnpushedReports(): boolean {
+    return this.data.unpushed.length > 0;
   }
   isAnswered(commandId: string): boolean {
     return this.data.answered.includes(commandId);
@@ -178,16 +175,16 @@ export class OrderState {
   }
 
   placeCommand(): PlaceCommand {
-    const o = this.order;
+    const order = this.order;
     return {
       cmd: 'place',
       ...this.nextCommandBase(),
-      side: o.side,
-      orderType: o.orderType,
-      timeInForce: o.timeInForce,
-      selfTradePrevention: o.selfTradePrevention,
-      price: o.price,
-      quantity: o.quantity,
+      side: order.side,
+      orderType: order.orderType,
+      timeInForce: order.timeInForce,
+      selfTradePrevention: order.selfTradePrevention,
+      price: order.price,
+      quantity: order.quantity,
       attempt: 0,
     };
   }
@@ -195,10 +192,9 @@ export class OrderState {
   /** Re-places the unfilled remainder of an unmatched MARKET/IOC order. */
   retryCommand(): PlaceCommand {
     if (!this.retryDue) throw new Error('no retry due');
-    this.data.attempt += 1;
-    this.data.unmatchedRemainder = false;
-    this.data.status = this.data.filled > 0 ? 'PARTIALLY_FILLED' : 'NEW';
-    return { ...this.placeCommand(), quantity: this.leaves, attempt: this.data.attempt };
+    this.data.retries += 1;
+    this.data.phase = this.status;
+    return { ...this.placeCommand(), quantity: this.leaves, attempt: this.data.retries };
   }
 
   cancelCommand(): CancelCommand {
@@ -206,8 +202,7 @@ export class OrderState {
   }
 
   /** A cancel while a retry waits: the order is not on the book, so the workflow ends it itself. */
-  cancelWhileUnmatched(time: number): void {
-    this.data.unmatchedRemainder = false;
+  cancelWhileAwaitingRetry(time: number): void {
     this.data.expireReason = null;
     this.transition('CANCELED', 'CANCELED', time);
   }
@@ -223,14 +218,15 @@ export class OrderState {
     // orderSeq 0: an answer about the order, not a change of it (cancel of nothing, duplicate id).
     if (event.orderSeq === 0) return false;
     if (event.orderSeq <= this.data.appliedOrderSeq) return false;
+    const held = this.data.eventsAheadOfGap;
     if (event.orderSeq > this.data.appliedOrderSeq + 1) {
-      if (!this.data.early.some((e) => e.orderSeq === event.orderSeq)) this.data.early.push(event);
+      if (!held.some((e) => e.orderSeq === event.orderSeq)) held.push(event);
       return false;
     }
     this.applyInOrder(event);
     let next: MatcherEvent | undefined;
-    while ((next = this.data.early.find((e) => e.orderSeq === this.data.appliedOrderSeq + 1))) {
-      this.data.early = this.data.early.filter((e) => e !== next);
+    while ((next = held.find((e) => e.orderSeq === this.data.appliedOrderSeq + 1))) {
+      held.splice(held.indexOf(next), 1);
       this.applyInOrder(next);
     }
     return true;
@@ -272,11 +268,10 @@ export class OrderState {
         this.data.expireReason = event.reason;
         if (
           event.reason === 'NO_LIQUIDITY' &&
-          this.data.attempt < this.order.retryUnmatched.attempts
+          this.data.retries < this.order.retryUnmatched.attempts
         ) {
-          // Not final yet: the workflow re-places the remainder after a backoff.
-          this.data.unmatchedRemainder = true;
-          this.data.status = 'EXPIRED';
+          // Not final: the workflow re-places the remainder after a backoff. Nothing to report.
+          this.data.phase = awaitingRetry;
           this.data.updatedAt = event.time;
         } else {
           this.transition('EXPIRED', 'EXPIRED', event.time);
@@ -303,118 +298,25 @@ export class OrderState {
     time: number,
     fill?: FillRecord,
   ): void {
-    this.data.status = status;
+    this.data.phase = status;
     this.data.updatedAt = time;
     this.data.reportSeq += 1;
-    const o = this.order;
     this.data.unpushed.push({
-      event: 'executionReport',
-      orderId: o.orderId,
-      userID: o.userID,
-      coinID: o.coinID,
-      side: o.side,
-      orderType: o.orderType,
-      timeInForce: o.timeInForce,
+      seq: this.data.reportSeq,
       status,
       execType,
-      price: o.price === null ? null : formatUnits(o.price, this.tick),
-      quantity: formatUnits(o.quantity, this.step),
-      filledQty: formatUnits(this.data.filled, this.step),
-      lastQty: fill ? formatUnits(fill.qty, this.step) : null,
-      lastPrice: fill ? formatUnits(fill.price, this.tick) : null,
-      tradeId: fill?.tradeId ?? null,
+      filled: this.data.filled,
+      fill: fill ?? null,
       rejectReason: this.data.rejectReason,
-      seq: this.data.reportSeq,
       time,
     });
   }
 
-  /** Reports not yet pushed, oldest first; call `markPushed` after the push succeeded. */
-  peekReports(): ExecutionReport[] {
+  /** Changes not yet pushed, oldest first; call `markPushed` after the push succeeded. */
+  peekReports(): StatusChange[] {
     return [...this.data.unpushed];
   }
   markPushed(count: number): void {
     this.data.unpushed = this.data.unpushed.slice(count);
   }
-
-  // ── Views ─────────────────────────────────────────────────────────────────────────────────
-
-  /** Average price with two digits more than the tick, trailing zeros trimmed to the tick. */
-  private avgPrice(): string | null {
-    if (this.data.filled === 0) return null;
-    const extra = 2;
-    const scaled =
-      (BigInt(this.data.cumQuote) * this.tick.units * 10n ** BigInt(extra)) /
-      BigInt(this.data.filled);
-    const text = formatScaled(scaled, this.tick.scale + extra);
-    return text.replace(new RegExp(`0{1,${extra}}$`), '').replace(/\.$/, '');
-  }
-
-  snapshot(): OrderSnapshot {
-    const o = this.order;
-    const quoteScale = this.tick.scale + this.step.scale;
-    return {
-      workflowId: this.workflowId,
-      orderId: o.orderId,
-      userID: o.userID,
-      coinID: o.coinID,
-      side: o.side,
-      orderType: o.orderType,
-      timeInForce: o.timeInForce,
-      selfTradePrevention: o.selfTradePrevention,
-      price: o.price === null ? null : formatUnits(o.price, this.tick),
-      quantity: formatUnits(o.quantity, this.step),
-      status: this.data.unmatchedRemainder
-        ? this.data.filled > 0
-          ? 'PARTIALLY_FILLED'
-          : 'NEW'
-        : this.data.status,
-      filledQty: formatUnits(this.data.filled, this.step),
-      leavesQty: formatUnits(this.leaves, this.step),
-      avgPrice: this.avgPrice(),
-      cumQuote: formatScaled(
-        BigInt(this.data.cumQuote) * this.tick.units * this.step.units,
-        quoteScale,
-      ),
-      fills: this.data.recentFills.map((f) => ({
-        tradeId: f.tradeId,
-        qty: formatUnits(f.qty, this.step),
-        price: formatUnits(f.price, this.tick),
-        maker: f.maker,
-        time: f.time,
-      })),
-      fillCount: this.data.fillCount,
-      rejectReason: this.data.rejectReason,
-      expireReason: this.data.expireReason,
-      retries: this.data.attempt,
-      createdAt: o.acceptedAt,
-      updatedAt: this.data.updatedAt,
-    };
-  }
-
-  /** One line for Temporal UI: `PARTIALLY_FILLED 2/5, avg 100.00`. */
-  details(): string {
-    const s = this.snapshot();
-    const avg = s.avgPrice === null ? '' : `, avg ${s.avgPrice}`;
-    const reason = s.rejectReason ?? (s.status === 'EXPIRED' ? s.expireReason : null);
-    const retry = this.data.unmatchedRemainder
-      ? ` (no liquidity, retry ${this.data.attempt + 1}/${this.order.retryUnmatched.attempts} pending)`
-      : '';
-    return `${s.status} ${trimZeros(s.filledQty)}/${trimZeros(s.quantity)}${avg}${reason ? ` (${reason})` : ''}${retry}`;
-  }
-
-  /** The static summary: `BUY 5 BTC @ 100.00 · user1`, `SELL 1 BTC MARKET · bob`, `… LIMIT/IOC`. */
-  summary(): string {
-    const s = this.snapshot();
-    const price = s.price === null ? 'MARKET' : `@ ${s.price}`;
-    const usual =
-      (s.orderType === 'LIMIT' && s.timeInForce === 'GTC') ||
-      (s.orderType === 'MARKET' && s.timeInForce === 'IOC');
-    const type = usual ? '' : ` ${s.orderType}/${s.timeInForce}`;
-    return `${s.side} ${trimZeros(s.quantity)} ${s.coinID} ${price}${type} · ${s.userID}`;
-  }
 }
-
-/** "0.40000" → "0.4", "5.00000" → "5": quantities read as people write them. */
-const trimZeros = (decimal: string): string =>
-  decimal.includes('.') ? decimal.replace(/\.?0+$/, '') : decimal;

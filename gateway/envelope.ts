@@ -4,7 +4,7 @@
 //             {"id":"r1","status":400,"error":{"code":"INVALID_QUANTITY","msg":"…","field":"quantity"}}
 // Every answer echoes the request's id (null when the request could not be read).
 import { z } from 'zod';
-import { FieldError } from '../domain/errors';
+import { FieldError, fieldErrorFromZod, type FieldErrorCodes } from '../domain/errors';
 
 export type RequestId = string | number | null;
 
@@ -59,6 +59,13 @@ const requestSchema = z.strictObject({
   params: z.record(z.string(), z.unknown()).optional(),
 });
 
+const requestFieldCodes: FieldErrorCodes = {
+  byField: { method: 'INVALID_METHOD', params: 'INVALID_PARAMS' },
+  otherwise: 'INVALID_REQUEST',
+  wholeInput: 'request',
+  knownFields: 'a request has id, method, params',
+};
+
 export interface ParsedRequest {
   id: RequestId;
   method: Method;
@@ -83,30 +90,7 @@ export function parseRequest(body: string): ParsedRequest {
       'the request must be a JSON object {id, method, params}',
     );
   const parsed = requestSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    if (issue?.code === 'unrecognized_keys') {
-      const key = issue.keys[0] ?? '';
-      throw new ApiError(
-        400,
-        'UNKNOWN_FIELD',
-        `unknown field "${key}" (a request has id, method, params)`,
-        key,
-      );
-    }
-    const field = issue?.path.map(String).join('.') || 'request';
-    const missing = issue?.code === 'invalid_type' && issue.message.includes('undefined');
-    throw new ApiError(
-      400,
-      field === 'method'
-        ? 'INVALID_METHOD'
-        : field === 'params'
-          ? 'INVALID_PARAMS'
-          : 'INVALID_REQUEST',
-      missing ? `${field} is required` : `${field}: ${issue?.message ?? 'invalid'}`,
-      field,
-    );
-  }
+  if (!parsed.success) throw ApiError.from(fieldErrorFromZod(parsed.error, requestFieldCodes));
   const { id = null, method, params = {} } = parsed.data;
   if (!(methods as readonly string[]).includes(method)) {
     throw new ApiError(

@@ -12,11 +12,10 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { z } from 'zod';
-import { FieldError } from '../domain/errors';
-import { formatUnits, unitSize } from '../domain/fixedPoint';
+import { FieldError, fieldErrorFromZod } from '../domain/errors';
 import type { Markets } from '../domain/markets';
 import {
-  fieldErrorFromZod,
+  orderFieldCodes,
   parseOrder,
   placeOrderParamsSchema,
   terminalStatuses,
@@ -25,8 +24,13 @@ import {
   type AcceptedOrder,
   type OrderStatus,
 } from '../domain/order';
-import type { OrderSnapshot } from '../domain/orderState';
-import { cancelUpdate, orderErrorTypes, statusQuery } from '../workflows/messages';
+import { orderTerms, sameTerms, type OrderSnapshot } from '../domain/orderPresenter';
+import {
+  cancelUpdate,
+  orderErrorTypes,
+  orderSearchAttributes,
+  statusQuery,
+} from '../workflows/messages';
 import { env, gatewayTemporalTimeoutMs } from '../config/env';
 import { ApiError, type Method } from './envelope';
 import type { Logger } from '../platform/log';
@@ -88,7 +92,7 @@ function ownUser(params: Record<string, unknown>, ctx: CallContext): Record<stri
 
 function parseWith<T>(schema: z.ZodType<T>, params: unknown): T {
   const parsed = schema.safeParse(params);
-  if (!parsed.success) throw ApiError.from(fieldErrorFromZod(parsed.error));
+  if (!parsed.success) throw ApiError.from(fieldErrorFromZod(parsed.error, orderFieldCodes));
   return parsed.data;
 }
 
@@ -126,21 +130,6 @@ export function toApiError(err: unknown): ApiError {
       cause,
     );
   return new ApiError(500, 'INTERNAL', 'internal error', undefined, cause);
-}
-
-/** Whether a finished order is the same order as `accepted` (idempotent re-send). */
-function sameOrder(snapshot: OrderSnapshot, accepted: AcceptedOrder): boolean {
-  const price =
-    accepted.price === null ? null : formatUnits(accepted.price, unitSize(accepted.tickSize));
-  return (
-    snapshot.coinID === accepted.coinID &&
-    snapshot.side === accepted.side &&
-    snapshot.orderType === accepted.orderType &&
-    snapshot.timeInForce === accepted.timeInForce &&
-    snapshot.selfTradePrevention === accepted.selfTradePrevention &&
-    snapshot.price === price &&
-    snapshot.quantity === formatUnits(accepted.quantity, unitSize(accepted.stepSize))
-  );
 }
 
 /** The methods; each fails only with ApiError (the original error as its `cause`). */
@@ -191,7 +180,7 @@ function rawMethods(deps: MethodDeps): Record<Method, MethodFn> {
     const description = await withTimeout(client, () => handle.describe());
     if (description.status.name === 'COMPLETED') {
       const snapshot = await withTimeout(client, () => handle.result() as Promise<OrderSnapshot>);
-      if (sameOrder(snapshot, accepted)) return snapshot;
+      if (sameTerms(snapshot, orderTerms(accepted))) return snapshot;
     }
     throw new ApiError(
       409,
@@ -251,20 +240,22 @@ function rawMethods(deps: MethodDeps): Record<Method, MethodFn> {
     },
 
     async 'openOrders.status'(params, ctx) {
-      const p = parseWith(openOrdersSchema, ownUser(params, ctx));
-      if (p.coinID !== undefined && !deps.markets.has(p.coinID)) {
+      const filter = parseWith(openOrdersSchema, ownUser(params, ctx));
+      if (filter.coinID !== undefined && !deps.markets.has(filter.coinID)) {
         throw new ApiError(
           400,
           'UNKNOWN_MARKET',
-          `unknown market "${p.coinID}"; known: ${[...deps.markets.keys()].join(', ')}`,
+          `unknown market "${filter.coinID}"; known: ${[...deps.markets.keys()].join(', ')}`,
           'coinID',
         );
       }
       // userID and coinID are validated above: no quotes can reach the query.
+      const { status, userID, coinID } = orderSearchAttributes;
       const statuses = openStatuses.map((s) => `"${s}"`).join(',');
       const query =
-        `ExecutionStatus="Running" AND UserID="${ctx.userID}" AND OrderStatus IN (${statuses})` +
-        (p.coinID ? ` AND CoinID="${p.coinID}"` : '');
+        `ExecutionStatus="Running" AND ${userID.name}="${ctx.userID}"` +
+        ` AND ${status.name} IN (${statuses})` +
+        (filter.coinID ? ` AND ${coinID.name}="${filter.coinID}"` : '');
       const client = await deps.temporal();
       const workflowIds: string[] = [];
       await withTimeout(client, async () => {

@@ -2,8 +2,8 @@
 // (update-with-start). The answer comes once the order is durably enqueued to the matcher.
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import { workflowIdFor, type AcceptedOrder } from '../domain/order';
-import { OrderState, type OrderSnapshot } from '../domain/orderState';
-import { orderSearchAttributes, orderWorkflowType, submitUpdate } from '../workflows/messages';
+import { orderSummary, type OrderSnapshot } from '../domain/orderPresenter';
+import { orderSearchAttributePairs, orderWorkflowType, submitUpdate } from '../workflows/messages';
 
 export function submitOrder(
   client: Client,
@@ -17,14 +17,8 @@ export function submitOrder(
     workflowIdConflictPolicy: 'USE_EXISTING',
     // A finished order keeps its id: re-sending it must not start the order again.
     workflowIdReusePolicy: 'REJECT_DUPLICATE',
-    typedSearchAttributes: [
-      { key: orderSearchAttributes.status, value: 'PENDING_NEW' },
-      { key: orderSearchAttributes.coinID, value: accepted.coinID },
-      { key: orderSearchAttributes.userID, value: accepted.userID },
-      { key: orderSearchAttributes.side, value: accepted.side },
-      { key: orderSearchAttributes.orderType, value: accepted.orderType },
-    ],
-    staticSummary: new OrderState(accepted).summary(),
+    typedSearchAttributes: orderSearchAttributePairs(accepted, 'PENDING_NEW'),
+    staticSummary: orderSummary(accepted),
   });
   return client.workflow.executeUpdateWithStart(submitUpdate, {
     args: [accepted],

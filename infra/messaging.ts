@@ -1,6 +1,7 @@
 // Order channels (docs/architecture.md, hops 3 and 5): commands to the matcher on SQS FIFO, its
-// results on an SNS FIFO topic fanned out to the relay's SQS FIFO queue. Names and attributes are
-// those of the local twin (scripts/localAws.ts), so the same code finds the same channels.
+// results on an SNS FIFO topic fanned out to the relay's SQS FIFO queue. Names and attributes come
+// from config/queues.ts, as do the local twin's (scripts/localAws.ts): the same code finds the same
+// channels.
 //
 // Encryption: customer-managed KMS keys, both rotated yearly. SNS server-side encryption needs a
 // KMS key in any case, and a queue subscribed to an encrypted topic needs a key whose policy lets
@@ -16,17 +17,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-
-export const channelNames = {
-  ordersQueue: 'orders.fifo',
-  ordersDlq: 'orders-dlq.fifo',
-  orderEventsTopic: 'order-events.fifo',
-  relayQueue: 'order-events-relay.fifo',
-  relayDlq: 'order-events-relay-dlq.fifo',
-} as const;
-
-/** Receives before a message moves to its dead-letter queue (the local twin uses the same). */
-export const maxReceiveCount = 5;
+import { channelNames, deadLetterQueue, orderEventsTopic, workQueue } from '../config/queues';
 
 export interface OrderChannelsProps {
   /**
@@ -69,19 +60,18 @@ export class OrderChannels extends Construct {
     ): { queue: sqs.Queue; dlq: sqs.Queue } => {
       const dlq = new sqs.Queue(this, `${queueId}Dlq`, {
         queueName: dlqName,
-        fifo: true,
-        retentionPeriod: Duration.days(14),
+        fifo: deadLetterQueue.fifo,
+        retentionPeriod: Duration.seconds(deadLetterQueue.retentionSeconds),
         encryption: sqs.QueueEncryption.KMS,
         encryptionMasterKey: this.queueKey,
         enforceSSL: true,
       });
       const queue = new sqs.Queue(this, queueId, {
         queueName,
-        fifo: true,
-        // Producers send explicit deduplication ids; content-based would merge distinct commands.
-        contentBasedDeduplication: false,
-        visibilityTimeout: Duration.seconds(30),
-        deadLetterQueue: { queue: dlq, maxReceiveCount },
+        fifo: workQueue.fifo,
+        contentBasedDeduplication: workQueue.contentBasedDeduplication,
+        visibilityTimeout: Duration.seconds(workQueue.visibilityTimeoutSeconds),
+        deadLetterQueue: { queue: dlq, maxReceiveCount: workQueue.maxReceiveCount },
         encryption: sqs.QueueEncryption.KMS,
         encryptionMasterKey: this.queueKey,
         enforceSSL: true,
@@ -106,8 +96,8 @@ export class OrderChannels extends Construct {
     this.topic = new sns.Topic(this, 'OrderEventsTopic', {
       topicName: channelNames.orderEventsTopic,
       displayName: 'Matcher results (order events)',
-      fifo: true,
-      contentBasedDeduplication: false,
+      fifo: orderEventsTopic.fifo,
+      contentBasedDeduplication: orderEventsTopic.contentBasedDeduplication,
       masterKey: this.topicKey,
       enforceSSL: true,
     });
@@ -115,7 +105,9 @@ export class OrderChannels extends Construct {
     // policy statement that lets SNS encrypt into the queue (kms:GenerateDataKey*/Decrypt, only on
     // behalf of this topic, through the restrictSqsDescryption feature flag).
     this.topic.addSubscription(
-      new subscriptions.SqsSubscription(this.relayQueue, { rawMessageDelivery: true }),
+      new subscriptions.SqsSubscription(this.relayQueue, {
+        rawMessageDelivery: orderEventsTopic.rawMessageDelivery,
+      }),
     );
   }
 

@@ -45,9 +45,9 @@ export interface CommandConsumerOptions {
 export class CommandConsumer {
   private readonly queue: SqsConsumer;
 
-  constructor(private readonly o: CommandConsumerOptions) {
+  constructor(private readonly options: CommandConsumerOptions) {
     this.queue = new SqsConsumer({
-      ...o,
+      ...options,
       attributeNames: ['MessageGroupId', 'ApproximateReceiveCount'],
       handleBatch: (messages) => this.handleBatch(messages),
     });
@@ -74,15 +74,15 @@ export class CommandConsumer {
     const outcomes = await Promise.all(
       [...groups].map(([group, list]) => this.handleGroup(group, list)),
     );
-    const retry = outcomes.flatMap((o) => o.retry);
+    const retry = outcomes.flatMap((outcome) => outcome.retry);
     if (retry.length > 0) {
       await sleep(500);
       // If this fails too, they come back when their lease ends; the applied ones are deleted.
-      await setVisibility(this.o.sqs, this.o.queueUrl, retry, 0).catch((err: unknown) =>
-        this.o.log.warn({ err }, 'could not give back the commands to retry'),
+      await setVisibility(this.options.sqs, this.options.queueUrl, retry, 0).catch((err: unknown) =>
+        this.options.log.warn({ err }, 'could not give back the commands to retry'),
       );
     }
-    return outcomes.flatMap((o) => o.done);
+    return outcomes.flatMap((outcome) => outcome.done);
   }
 
   /**
@@ -127,7 +127,7 @@ export class CommandConsumer {
       await flush();
     } catch (err) {
       // Later commands of this market must not overtake this one: all go back, in order.
-      this.o.log.error(
+      this.options.log.error(
         { err, group, messageId: messages[done.length]?.MessageId },
         'command not applied; will retry',
       );
@@ -143,7 +143,7 @@ export class CommandConsumer {
     } catch (err) {
       return `malformed command: ${String(err)}`;
     }
-    const book = this.o.books.get(command.coinID);
+    const book = this.options.books.get(command.coinID);
     if (!book) return `unknown market ${command.coinID}`;
     return { message, command, book };
   }
@@ -152,7 +152,7 @@ export class CommandConsumer {
     const share = ms / Math.max(1, batch.length);
     batch.forEach(({ command }, i) => {
       const events = results[i]!;
-      this.o.log.info(
+      this.options.log.info(
         {
           workflowId: workflowIdFor(command.userID, command.orderId),
           commandId: command.commandId,
@@ -163,19 +163,19 @@ export class CommandConsumer {
         },
         'command applied',
       );
-      this.o.onApplied?.(command, events, share);
+      this.options.onApplied?.(command, events, share);
     });
   }
 
   private async deadLetter(message: Message, reason: string): Promise<void> {
-    this.o.log.error(
+    this.options.log.error(
       { messageId: message.MessageId, body: message.Body, reason },
       'command can never apply; dead-lettered',
     );
-    if (!this.o.deadLetterQueueUrl) return;
-    await this.o.sqs.send(
+    if (!this.options.deadLetterQueueUrl) return;
+    await this.options.sqs.send(
       new SendMessageCommand({
-        QueueUrl: this.o.deadLetterQueueUrl,
+        QueueUrl: this.options.deadLetterQueueUrl,
         MessageBody: message.Body ?? '',
         MessageGroupId: message.Attributes?.MessageGroupId ?? 'invalid',
         MessageDeduplicationId: message.MessageId,

@@ -55,9 +55,9 @@ export class OutboxPublisher {
   private readonly lockMs: number;
   private holding = false;
 
-  constructor(private readonly o: OutboxPublisherOptions) {
-    this.lockKey = `${o.streamKey}:publisher`;
-    this.lockMs = o.lockMs ?? 5_000;
+  constructor(private readonly options: OutboxPublisherOptions) {
+    this.lockKey = `${options.streamKey}:publisher`;
+    this.lockMs = options.lockMs ?? 5_000;
   }
 
   /** Whether this publisher holds its market's lock (publishes) right now. */
@@ -75,28 +75,40 @@ export class OutboxPublisher {
     await this.done;
     if (this.holding) {
       this.holding = false;
-      await this.o.redis.eval(releaseLock, 1, this.lockKey, this.owner).catch(() => undefined);
+      await this.options.redis
+        .eval(releaseLock, 1, this.lockKey, this.owner)
+        .catch(() => undefined);
     }
   }
 
   /** Takes or renews the market's lock; false while another publisher holds it. */
   private async hold(): Promise<boolean> {
-    const { redis } = this.o;
+    const { redis } = this.options;
     if (this.holding) {
       this.holding =
         (await redis.eval(renewLock, 1, this.lockKey, this.owner, String(this.lockMs))) === 1;
-      if (!this.holding) this.o.log.warn({ coinID: this.o.coinID }, 'outbox publisher lock lost');
+      if (!this.holding)
+        this.options.log.warn({ coinID: this.options.coinID }, 'outbox publisher lock lost');
       return this.holding;
     }
     this.holding = (await redis.set(this.lockKey, this.owner, 'PX', this.lockMs, 'NX')) === 'OK';
     if (this.holding)
-      this.o.log.info({ coinID: this.o.coinID, owner: this.owner }, 'outbox publisher active');
+      this.options.log.info(
+        { coinID: this.options.coinID, owner: this.owner },
+        'outbox publisher active',
+      );
     return this.holding;
   }
 
   private async ensureGroup(): Promise<void> {
     try {
-      await this.o.redis.xgroup('CREATE', this.o.streamKey, publisherGroup, '0', 'MKSTREAM');
+      await this.options.redis.xgroup(
+        'CREATE',
+        this.options.streamKey,
+        publisherGroup,
+        '0',
+        'MKSTREAM',
+      );
     } catch (err) {
       if (!String(err).includes('BUSYGROUP')) throw err;
     }
@@ -119,7 +131,7 @@ export class OutboxPublisher {
           await this.ensureGroup();
           groupReady = true;
         }
-        const read = (await this.o.redis.xreadgroup(
+        const read = (await this.options.redis.xreadgroup(
           'GROUP',
           publisherGroup,
           'publisher',
@@ -128,7 +140,7 @@ export class OutboxPublisher {
           'BLOCK',
           1000,
           'STREAMS',
-          this.o.streamKey,
+          this.options.streamKey,
           cursor,
         )) as StreamEntries;
         const entries = read?.[0]?.[1] ?? [];
@@ -138,7 +150,10 @@ export class OutboxPublisher {
         }
         await this.publish(entries);
       } catch (err) {
-        this.o.log.error({ err, coinID: this.o.coinID }, 'outbox publish failed; retrying');
+        this.options.log.error(
+          { err, coinID: this.options.coinID },
+          'outbox publish failed; retrying',
+        );
         cursor = '0';
         groupReady = false;
         await sleep(1000);
@@ -150,7 +165,12 @@ export class OutboxPublisher {
     const messages: Array<{ body: string; seq: number }> = [];
     // Per entry, how many messages are published once its last event is.
     const ends: Array<{ id: string; end: number }> = [];
-    const bodies = await outboxEventBodies(this.o.redis, this.o.appliedKey, this.o.coinID, entries);
+    const bodies = await outboxEventBodies(
+      this.options.redis,
+      this.options.appliedKey,
+      this.options.coinID,
+      entries,
+    );
     entries.forEach(([id], i) => {
       for (const body of bodies[i]!) {
         const { seq } = JSON.parse(body) as { seq: number };
@@ -163,14 +183,14 @@ export class OutboxPublisher {
     while (acked < ends.length) {
       const chunk = messages.slice(published, published + batchSize);
       if (chunk.length > 0) {
-        const out = await this.o.sns.send(
+        const out = await this.options.sns.send(
           new PublishBatchCommand({
-            TopicArn: this.o.topicArn,
+            TopicArn: this.options.topicArn,
             PublishBatchRequestEntries: chunk.map((m) => ({
               Id: String(m.seq),
               Message: m.body,
-              MessageGroupId: this.o.coinID,
-              MessageDeduplicationId: `${this.o.coinID}-${m.seq}`,
+              MessageGroupId: this.options.coinID,
+              MessageDeduplicationId: `${this.options.coinID}-${m.seq}`,
             })),
           }),
         );
@@ -181,17 +201,17 @@ export class OutboxPublisher {
           );
         }
         published += chunk.length;
-        this.o.onPublished?.(chunk.length);
+        this.options.onPublished?.(chunk.length);
       }
       // Acknowledge the entries whose events are all out.
       let done = acked;
       while (done < ends.length && ends[done]!.end <= published) done++;
       if (done > acked) {
         const ids = ends.slice(acked, done).map((e) => e.id);
-        await this.o.redis
+        await this.options.redis
           .multi()
-          .xack(this.o.streamKey, publisherGroup, ...ids)
-          .xdel(this.o.streamKey, ...ids)
+          .xack(this.options.streamKey, publisherGroup, ...ids)
+          .xdel(this.options.streamKey, ...ids)
           .exec();
         acked = done;
       }

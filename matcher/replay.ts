@@ -16,11 +16,11 @@ import Redis from 'ioredis';
 import { z } from 'zod';
 import marketsJson from '../config/markets.json';
 import { env } from '../config/env';
-import { FieldError } from '../domain/errors';
+import { FieldError, fieldErrorFromZod } from '../domain/errors';
 import { formatPrice, formatQty, parseMarkets, type Market, type Markets } from '../domain/markets';
 import {
   cancelCommandSchema,
-  fieldErrorFromZod,
+  orderFieldCodes,
   parseOrder,
   type MatcherCommand,
   type MatcherEvent,
@@ -109,7 +109,7 @@ export function toCommand(
       : { cmd: undefined };
   if (cmd === 'cancel') {
     const parsed = cancelLineSchema.safeParse(raw);
-    if (!parsed.success) throw fieldErrorFromZod(parsed.error);
+    if (!parsed.success) throw fieldErrorFromZod(parsed.error, orderFieldCodes);
     return { commandId, coinID: market.coinID, ...parsed.data };
   }
   if (cmd !== undefined && cmd !== 'place')
@@ -171,11 +171,11 @@ export async function replayInto(
   if (opts.dumpBook) {
     const snapshot = await book.snapshot();
     const side = (orders: typeof snapshot.bids) =>
-      orders.map((o) => ({
-        orderId: o.orderId,
-        userID: o.userID,
-        price: formatPrice(opts.market, o.price!),
-        remainingQty: formatQty(opts.market, o.quantity - o.filled),
+      orders.map((order) => ({
+        orderId: order.orderId,
+        userID: order.userID,
+        price: formatPrice(opts.market, order.price!),
+        remainingQty: formatQty(opts.market, order.quantity - order.filled),
       }));
     write({
       event: 'bookSnapshot',

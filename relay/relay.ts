@@ -27,8 +27,8 @@ export interface RelayOptions {
 export class EventRelay {
   private readonly queue: SqsConsumer;
 
-  constructor(private readonly o: RelayOptions) {
-    this.queue = new SqsConsumer({ ...o, handleBatch: (messages) => this.relayBatch(messages) });
+  constructor(private readonly options: RelayOptions) {
+    this.queue = new SqsConsumer({ ...options, handleBatch: (messages) => this.relayBatch(messages) });
   }
 
   start(): void {
@@ -55,7 +55,7 @@ export class EventRelay {
             delivered.push(m);
           } catch (err) {
             // Left in the queue: it comes back after the visibility timeout.
-            this.o.log.error(
+            this.options.log.error(
               { err, messageId: m.MessageId },
               'signal failed; the event will be redelivered',
             );
@@ -79,7 +79,7 @@ export class EventRelay {
   private async relay(m: Message): Promise<void> {
     const parsed = matcherEventSchema.safeParse(safeJson(m.Body));
     if (!parsed.success) {
-      this.o.log.error(
+      this.options.log.error(
         { messageId: m.MessageId, body: m.Body, error: parsed.error.message },
         'malformed matcher event dropped',
       );
@@ -87,11 +87,11 @@ export class EventRelay {
     }
     const event = parsed.data;
     const workflowId = workflowIdFor(event.userID, event.orderId);
-    const log = orderLogger(this.o.log, workflowId);
+    const log = orderLogger(this.options.log, workflowId);
     try {
-      await this.o.client.workflow.getHandle(workflowId).signal(matcherEventSignal, event);
+      await this.options.client.workflow.getHandle(workflowId).signal(matcherEventSignal, event);
       log.debug({ event: event.event, seq: event.seq, orderSeq: event.orderSeq }, 'event signaled');
-      this.o.onSignal?.(event, 'signaled');
+      this.options.onSignal?.(event, 'signaled');
     } catch (err) {
       // A finished order (a late CANCEL_REJECTED) or one not started by a workflow (replay tool).
       if (!(err instanceof WorkflowNotFoundError)) throw err;
@@ -99,7 +99,7 @@ export class EventRelay {
         { event: event.event, seq: event.seq },
         'no running workflow for this event; dropped',
       );
-      this.o.onSignal?.(event, 'no-workflow');
+      this.options.onSignal?.(event, 'no-workflow');
     }
   }
 }

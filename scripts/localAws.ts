@@ -1,6 +1,6 @@
 // Creates the queues, topic and subscription the service needs on the local SQS/SNS server.
-// Idempotent, with the same names and attributes as the CDK stack (infra/). moto keeps state in
-// memory, so `npm start` and the tests call this after every start.
+// Idempotent, with the attributes of config/queues.ts, as the CDK stack (infra/messaging.ts). moto
+// keeps state in memory, so `npm start` and the tests call this after every start.
 import {
   CreateQueueCommand,
   GetQueueAttributesCommand,
@@ -8,6 +8,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import { deadLetterQueue, dlqNameOf, orderEventsTopic, workQueue } from '../config/queues';
 
 export interface OrderChannelNames {
   ordersQueueName: string;
@@ -22,11 +23,6 @@ export interface OrderChannels {
   relayQueueUrl: string;
   relayDlqUrl: string;
 }
-
-/** Receives before a message moves to its dead-letter queue. */
-export const maxReceiveCount = 5;
-
-const dlqName = (fifoName: string): string => fifoName.replace(/\.fifo$/, '-dlq.fifo');
 
 async function queueArn(sqs: SQSClient, queueUrl: string): Promise<string> {
   const out = await sqs.send(
@@ -43,8 +39,11 @@ async function fifoQueueWithDlq(
 ): Promise<{ url: string; dlqUrl: string; arn: string }> {
   const dlq = await sqs.send(
     new CreateQueueCommand({
-      QueueName: dlqName(name),
-      Attributes: { FifoQueue: 'true', MessageRetentionPeriod: '1209600' },
+      QueueName: dlqNameOf(name),
+      Attributes: {
+        FifoQueue: String(deadLetterQueue.fifo),
+        MessageRetentionPeriod: String(deadLetterQueue.retentionSeconds),
+      },
     }),
   );
   const dlqUrl = dlq.QueueUrl!;
@@ -52,10 +51,9 @@ async function fifoQueueWithDlq(
     new CreateQueueCommand({
       QueueName: name,
       Attributes: {
-        FifoQueue: 'true',
-        // Explicit deduplication ids from the producers; content-based would merge distinct commands.
-        ContentBasedDeduplication: 'false',
-        VisibilityTimeout: '30',
+        FifoQueue: String(workQueue.fifo),
+        ContentBasedDeduplication: String(workQueue.contentBasedDeduplication),
+        VisibilityTimeout: String(workQueue.visibilityTimeoutSeconds),
       },
     }),
   );
@@ -66,7 +64,7 @@ async function fifoQueueWithDlq(
       Attributes: {
         RedrivePolicy: JSON.stringify({
           deadLetterTargetArn: await queueArn(sqs, dlqUrl),
-          maxReceiveCount,
+          maxReceiveCount: workQueue.maxReceiveCount,
         }),
       },
     }),
@@ -84,7 +82,10 @@ export async function ensureOrderChannels(
   const topic = await sns.send(
     new CreateTopicCommand({
       Name: names.orderEventsTopicName,
-      Attributes: { FifoTopic: 'true', ContentBasedDeduplication: 'false' },
+      Attributes: {
+        FifoTopic: String(orderEventsTopic.fifo),
+        ContentBasedDeduplication: String(orderEventsTopic.contentBasedDeduplication),
+      },
     }),
   );
   const topicArn = topic.TopicArn!;
@@ -113,7 +114,7 @@ export async function ensureOrderChannels(
       TopicArn: topicArn,
       Protocol: 'sqs',
       Endpoint: relay.arn,
-      Attributes: { RawMessageDelivery: 'true' },
+      Attributes: { RawMessageDelivery: String(orderEventsTopic.rawMessageDelivery) },
       ReturnSubscriptionArn: true,
     }),
   );

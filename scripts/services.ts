@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import Redis from 'ioredis';
 import { localAwsEnv } from '../config/env';
-import { orderSearchAttributeNames } from '../domain/searchAttributes';
+import { orderSearchAttributeNames } from '../workflows/messages';
 
 export const projectRoot = path.resolve(__dirname, '..');
 export const toolBin = (name: string): string => path.join(projectRoot, '.tools/venv/bin', name);

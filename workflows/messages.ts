@@ -1,9 +1,19 @@
 // The order workflow's contract, imported by the workflow and by its callers (gateway, relay,
 // tests). Nothing else needs to know how the workflow works.
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import {
+  defineSearchAttributeKey,
+  SearchAttributeType,
+  type SearchAttributePair,
+} from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { AcceptedOrder, MatcherCommand, MatcherEvent } from '../domain/order';
-import type { ExecutionReport, OrderSnapshot } from '../domain/orderState';
+import type {
+  AcceptedOrder,
+  MatcherCommand,
+  MatcherEvent,
+  OrderSpec,
+  OrderStatus,
+} from '../domain/order';
+import type { ExecutionReport, OrderSnapshot } from '../domain/orderPresenter';
 
 export const orderTaskQueue = 'orders';
 export const orderWorkflowType = 'orderWorkflow';
@@ -29,7 +39,10 @@ export const matcherEventSignal = defineSignal<[MatcherEvent]>('matcherEvent');
 
 export const statusQuery = defineQuery<OrderSnapshot>('status');
 
-/** Search attributes operators filter on in Temporal UI (registered by the stack). */
+/**
+ * Search attributes operators filter on in Temporal UI, e.g. OrderStatus="PARTIALLY_FILLED" AND
+ * CoinID="BTC". All Keyword (exact-match filters); the stack registers them by name.
+ */
 export const orderSearchAttributes = {
   status: defineSearchAttributeKey('OrderStatus', SearchAttributeType.KEYWORD),
   coinID: defineSearchAttributeKey('CoinID', SearchAttributeType.KEYWORD),
@@ -37,6 +50,25 @@ export const orderSearchAttributes = {
   side: defineSearchAttributeKey('OrderSide', SearchAttributeType.KEYWORD),
   orderType: defineSearchAttributeKey('OrderType', SearchAttributeType.KEYWORD),
 };
+
+/** The names to register with a Temporal server, each as a Keyword attribute. */
+export const orderSearchAttributeNames = Object.values(orderSearchAttributes).map(
+  (key) => key.name,
+);
+
+/** An order's search attributes in a status: set when the gateway starts it, upserted on changes. */
+export function orderSearchAttributePairs(
+  order: OrderSpec,
+  status: OrderStatus,
+): SearchAttributePair[] {
+  return [
+    { key: orderSearchAttributes.status, value: status },
+    { key: orderSearchAttributes.coinID, value: order.coinID },
+    { key: orderSearchAttributes.userID, value: order.userID },
+    { key: orderSearchAttributes.side, value: order.side },
+    { key: orderSearchAttributes.orderType, value: order.orderType },
+  ];
+}
 
 /** The activities the order workflow calls; the order worker registers implementations. */
 export interface OrderActivities {

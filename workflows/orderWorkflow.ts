@@ -15,12 +15,20 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { AcceptedOrder, MatcherCommand } from '../domain/order';
-import { OrderState, type OrderSnapshot, type OrderStateData } from '../domain/orderState';
+import {
+  executionReport,
+  orderDetails,
+  orderSnapshot,
+  orderTerms,
+  sameTerms,
+  type OrderSnapshot,
+} from '../domain/orderPresenter';
+import { OrderState, type OrderStateData } from '../domain/orderState';
 import {
   cancelUpdate,
   matcherEventSignal,
   orderErrorTypes,
-  orderSearchAttributes,
+  orderSearchAttributePairs,
   statusQuery,
   submitUpdate,
   type OrderActivities,
@@ -31,9 +39,9 @@ export const ackTimeoutMs = 30_000;
 /** Each further re-send waits twice as long, up to this: a slow path is not fed more copies. */
 export const maxAckTimeoutMs = 300_000;
 
-/** How long to wait for the answer after the n-th send (1, 2, …) of a command. */
-export const ackTimeoutAfter = (sends: number): number =>
-  Math.min(ackTimeoutMs * 2 ** Math.max(0, sends - 1), maxAckTimeoutMs);
+/** How long to wait for the answer to a command's send number `sendNumber` (0 = first send). */
+export const ackTimeoutAfter = (sendNumber: number): number =>
+  Math.min(ackTimeoutMs * 2 ** sendNumber, maxAckTimeoutMs);
 
 const { enqueueCommand } = proxyActivities<OrderActivities>({
   startToCloseTimeout: '10 seconds',
@@ -52,33 +60,26 @@ const { pushStatus } = proxyActivities<OrderActivities>({
   },
 });
 
-/** Same order id with the same content: everything but the acceptance time. */
-function sameOrder(a: AcceptedOrder, b: AcceptedOrder): boolean {
-  const { acceptedAt: _a, ...restA } = a;
-  const { acceptedAt: _b, ...restB } = b;
-  return (
-    JSON.stringify(restA, Object.keys(restA).sort()) ===
-    JSON.stringify(restB, Object.keys(restB).sort())
-  );
-}
-
 export async function orderWorkflow(input: AcceptedOrder | OrderStateData): Promise<OrderSnapshot> {
   const state = new OrderState(input);
   const continued = 'order' in input;
   let enqueued = continued;
-  /** The latest command and how often it has been sent, until the matcher answers it. */
-  let outstanding: { command: MatcherCommand; sends: number; sentAt: number } | undefined;
+  /** The latest command and its latest send (0 = first), until the matcher answers it. */
+  let outstanding: { command: MatcherCommand; sendNumber: number; sentAt: number } | undefined;
   let cancelRequested = false;
 
   const send = async (issued: MatcherCommand): Promise<void> => {
     // Stamped once: re-sends carry the first issue time (the matcher judges staleness by it).
     const command = { ...issued, issuedAt: issued.issuedAt ?? Date.now() };
-    const sends = outstanding?.command.commandId === command.commandId ? outstanding.sends : 0;
+    const sendNumber =
+      outstanding?.command.commandId === command.commandId ? outstanding.sendNumber + 1 : 0;
     await enqueueCommand.executeWithOptions(
-      { summary: `${command.cmd} ${command.commandId}${sends ? ` (re-send ${sends})` : ''}` },
-      [command, sends],
+      {
+        summary: `${command.cmd} ${command.commandId}${sendNumber ? ` (re-send ${sendNumber})` : ''}`,
+      },
+      [command, sendNumber],
     );
-    outstanding = { command, sends: sends + 1, sentAt: Date.now() };
+    outstanding = { command, sendNumber, sentAt: Date.now() };
   };
 
   setHandler(matcherEventSignal, (event) => {
@@ -92,17 +93,17 @@ export async function orderWorkflow(input: AcceptedOrder | OrderStateData): Prom
     state.apply(event);
   });
 
-  setHandler(statusQuery, () => state.snapshot());
+  setHandler(statusQuery, () => orderSnapshot(state));
 
   setHandler(
     submitUpdate,
     async () => {
       await condition(() => enqueued || state.isTerminal);
-      return state.snapshot();
+      return orderSnapshot(state);
     },
     {
       validator: (order: AcceptedOrder) => {
-        if (!sameOrder(order, state.order)) {
+        if (!sameTerms(orderTerms(order), orderTerms(state.order))) {
           throw ApplicationFailure.create({
             type: orderErrorTypes.duplicateOrderId,
             message: `order ${state.order.orderId} exists with other fields`,
@@ -117,11 +118,11 @@ export async function orderWorkflow(input: AcceptedOrder | OrderStateData): Prom
     cancelUpdate,
     async () => {
       await condition(() => enqueued || state.isTerminal);
-      if (state.isTerminal) return state.snapshot();
+      if (state.isTerminal) return orderSnapshot(state);
       if (state.retryDue) {
         // Waiting out a retry backoff: the order is not on the book, nothing to ask the matcher.
-        state.cancelWhileUnmatched(Date.now());
-        return state.snapshot();
+        state.cancelWhileAwaitingRetry(Date.now());
+        return orderSnapshot(state);
       }
       if (!cancelRequested) {
         cancelRequested = true;
@@ -131,7 +132,7 @@ export async function orderWorkflow(input: AcceptedOrder | OrderStateData): Prom
       } else {
         await condition(() => state.isTerminal);
       }
-      return state.snapshot();
+      return orderSnapshot(state);
     },
     {
       validator: () => {
@@ -148,24 +149,17 @@ export async function orderWorkflow(input: AcceptedOrder | OrderStateData): Prom
 
   let shownStatus: string | undefined;
   const showProgress = (): void => {
-    const snapshot = state.snapshot();
-    setCurrentDetails(state.details());
-    if (snapshot.status !== shownStatus) {
-      shownStatus = snapshot.status;
-      const o = state.order;
-      upsertSearchAttributes([
-        { key: orderSearchAttributes.status, value: snapshot.status },
-        { key: orderSearchAttributes.coinID, value: o.coinID },
-        { key: orderSearchAttributes.userID, value: o.userID },
-        { key: orderSearchAttributes.side, value: o.side },
-        { key: orderSearchAttributes.orderType, value: o.orderType },
-      ]);
+    setCurrentDetails(orderDetails(state));
+    if (state.status !== shownStatus) {
+      shownStatus = state.status;
+      upsertSearchAttributes(orderSearchAttributePairs(state.order, state.status));
     }
   };
 
   const pushReports = async (): Promise<void> => {
-    const reports = state.peekReports();
-    for (const report of reports) {
+    const changes = state.peekReports();
+    for (const change of changes) {
+      const report = executionReport(state.order, change);
       try {
         await pushStatus.executeWithOptions(
           { summary: `${report.execType} → ${report.status} #${report.seq}` },
@@ -178,7 +172,7 @@ export async function orderWorkflow(input: AcceptedOrder | OrderStateData): Prom
         });
       }
     }
-    state.markPushed(reports.length);
+    state.markPushed(changes.length);
   };
 
   showProgress();
@@ -194,7 +188,7 @@ export async function orderWorkflow(input: AcceptedOrder | OrderStateData): Prom
     const woke = unanswered
       ? await condition(
           wake,
-          Math.max(1, unanswered.sentAt + ackTimeoutAfter(unanswered.sends) - Date.now()),
+          Math.max(1, unanswered.sentAt + ackTimeoutAfter(unanswered.sendNumber) - Date.now()),
         )
       : await condition(wake).then(() => true);
     showProgress();
@@ -223,5 +217,5 @@ export async function orderWorkflow(input: AcceptedOrder | OrderStateData): Prom
   showProgress();
   await pushReports();
   await condition(allHandlersFinished);
-  return state.snapshot();
+  return orderSnapshot(state);
 }

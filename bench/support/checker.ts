@@ -16,7 +16,7 @@ import type Redis from 'ioredis';
 import { markets } from '../../config/markets';
 import { toUnits } from '../../domain/fixedPoint';
 import { terminalStatuses, type MatcherEvent, type OrderStatus } from '../../domain/order';
-import type { OrderSnapshot } from '../../domain/orderState';
+import type { OrderSnapshot } from '../../domain/orderPresenter';
 import { openBook, type Book, type OrderRecord } from '../../matcher/book';
 import { statusQuery } from '../../workflows/messages';
 import { fmt } from './report';
@@ -61,10 +61,10 @@ interface Verdict {
   record: OrderRecord | null;
 }
 
-const keyOf = (o: OrderRef): string => `${o.userID}/${o.orderId}`;
+const keyOf = (ref: OrderRef): string => `${ref.userID}/${ref.orderId}`;
 
-async function readTemporal(client: Client, o: OrderRef): Promise<Temporal> {
-  const handle = client.workflow.getHandle(`order/${o.userID}/${o.orderId}`);
+async function readTemporal(client: Client, ref: OrderRef): Promise<Temporal> {
+  const handle = client.workflow.getHandle(`order/${ref.userID}/${ref.orderId}`);
   try {
     const d = await handle.describe();
     if (d.status.name === 'RUNNING')
@@ -143,7 +143,7 @@ export async function checkConsistency(input: CheckInput): Promise<CheckResult> 
   const ticks = (price: string): number =>
     toUnits(price, market.tick, 'price', 'INVALID_PRICE', market.tickSize);
 
-  const sentByKey = new Map(input.sent.map((o) => [keyOf(o), o]));
+  const sentByKey = new Map(input.sent.map((ref) => [keyOf(ref), ref]));
   const restingBefore = new Set(input.restingBefore.map(keyOf));
 
   const restingKeys = async (): Promise<Set<string>> => {
@@ -207,7 +207,7 @@ export async function checkConsistency(input: CheckInput): Promise<CheckResult> 
   // Everything to check: what we sent, what rested before, what rests now.
   let onBookNow = await restingKeys();
   const refs = new Map<string, OrderRef>();
-  for (const o of [...input.sent, ...input.restingBefore]) refs.set(keyOf(o), o);
+  for (const ref of [...input.sent, ...input.restingBefore]) refs.set(keyOf(ref), ref);
   for (const key of onBookNow) {
     const [userID, orderId] = key.split('/') as [string, string];
     if (!refs.has(key)) refs.set(key, { userID, orderId });
@@ -328,7 +328,7 @@ export async function checkConsistency(input: CheckInput): Promise<CheckResult> 
   if (limitViolations > 0) failures.push(`${limitViolations} fill(s) at a price beyond the limit`);
   if (bought !== sold) failures.push(`bought ${bought} steps ≠ sold ${sold} steps`);
 
-  const sentAccepted = input.sent.filter((o) => o.accepted).length;
+  const sentAccepted = input.sent.filter((ref) => ref.accepted).length;
   const qty = (units: number): string =>
     (units * Number(market.stepSize)).toFixed(market.step.scale);
   const lines = [

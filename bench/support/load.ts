@@ -8,7 +8,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type * as hdr from 'hdr-histogram-js';
 import { terminalStatuses, type OrderStatus } from '../../domain/order';
-import type { ExecutionReport, OrderSnapshot } from '../../domain/orderState';
+import type { ExecutionReport, OrderSnapshot } from '../../domain/orderPresenter';
 import { signToken } from '../../gateway/auth';
 import { ClientClosedError, TradingClient, type Answer } from '../../client/node';
 import { latencyHistogram, recordMs, summarize, type LatencySummary } from './report';
@@ -155,16 +155,16 @@ export class LoadRun {
   private stopRequested = false;
   private closing = false;
 
-  constructor(readonly o: LoadOptions) {
-    this.random = rng(o.seed);
+  constructor(readonly options: LoadOptions) {
+    this.random = rng(options.seed);
   }
 
   /** Connects every client (each a user of its own with a token). */
   async connect(): Promise<void> {
     await Promise.all(
-      Array.from({ length: this.o.clients }, async (_, i) => {
-        const userID = `${this.o.runTag}-u${i}`;
-        const connection = await TradingClient.connect(this.o.url, {
+      Array.from({ length: this.options.clients }, async (_, i) => {
+        const userID = `${this.options.runTag}-u${i}`;
+        const connection = await TradingClient.connect(this.options.url, {
           token: await signToken(userID),
           keepHistory: false,
           timeoutMs: 5000,
@@ -228,10 +228,10 @@ export class LoadRun {
 
   /** Runs the paced schedule for durationMs (or until stop()). */
   async run(onTick?: () => void): Promise<void> {
-    const interval = 1000 / this.o.rate;
-    const cancelEvery = this.o.cancelShare > 0 ? 1 / this.o.cancelShare : Infinity;
+    const interval = 1000 / this.options.rate;
+    const cancelEvery = this.options.cancelShare > 0 ? 1 / this.options.cancelShare : Infinity;
     this.t0 = performance.now();
-    this.endAt = this.t0 + this.o.durationMs;
+    this.endAt = this.t0 + this.options.durationMs;
     let k = 0;
     let nextCancel = cancelEvery;
     let lastTick = 0;
@@ -288,8 +288,9 @@ export class LoadRun {
     const roll = r(100);
     const sign = side === 'BUY' ? 1 : -1;
     const qty = (steps: number): string => (steps / 100_000).toFixed(5);
-    const price = (halfDollars: number): string => (this.o.mid + halfDollars * 0.5).toFixed(2);
-    const base = { orderId: `o${k}`, type: side, coinID: this.o.coin };
+    const price = (halfDollars: number): string =>
+      (this.options.mid + halfDollars * 0.5).toFixed(2);
+    const base = { orderId: `o${k}`, type: side, coinID: this.options.coin };
     if (roll < 40) {
       // Crossing: up to 2.00 through the mid on the other side's resting orders.
       return {
@@ -436,7 +437,8 @@ export class LoadRun {
   /** After a reconnect: order.status for the client's orders that are not final yet. */
   private async refreshClient(client: BenchClient): Promise<void> {
     const open = [...this.orders.values()].filter(
-      (o) => o.clientIndex === client.index && o.accepted && o.finalAt === undefined,
+      (order) =>
+        order.clientIndex === client.index && order.accepted && order.finalAt === undefined,
     );
     await this.pollStatus(open, 4);
   }
@@ -462,8 +464,8 @@ export class LoadRun {
     deadline = Infinity,
   ): Promise<void> {
     const byClient = new Map<number, TrackedOrder[]>();
-    for (const o of orders)
-      byClient.set(o.clientIndex, [...(byClient.get(o.clientIndex) ?? []), o]);
+    for (const order of orders)
+      byClient.set(order.clientIndex, [...(byClient.get(order.clientIndex) ?? []), order]);
     await Promise.all(
       [...byClient].map(async ([index, list]) => {
         const client = this.clients[index]!;
@@ -478,14 +480,14 @@ export class LoadRun {
     );
   }
 
-  private isCompleted(o: TrackedOrder): boolean {
-    return o.kind === 'market' ? o.finalAt !== undefined : o.decidedAt !== undefined;
+  private isCompleted(order: TrackedOrder): boolean {
+    return order.kind === 'market' ? order.finalAt !== undefined : order.decidedAt !== undefined;
   }
 
   /** Accepted orders not completed yet, plus places not answered yet. */
   open(): TrackedOrder[] {
     return [...this.orders.values()].filter(
-      (o) => (o.accepted && !this.isCompleted(o)) || o.ackAt === undefined,
+      (order) => (order.accepted && !this.isCompleted(order)) || order.ackAt === undefined,
     );
   }
 
@@ -494,11 +496,11 @@ export class LoadRun {
     let completed = 0;
     let open = 0;
     let errors = 0;
-    for (const o of this.orders.values()) {
-      if (o.accepted) accepted++;
-      if (this.isCompleted(o)) completed++;
-      else if (o.accepted || o.ackAt === undefined) open++;
-      if (o.errorCode) errors++;
+    for (const order of this.orders.values()) {
+      if (order.accepted) accepted++;
+      if (this.isCompleted(order)) completed++;
+      else if (order.accepted || order.ackAt === undefined) open++;
+      if (order.errorCode) errors++;
     }
     return {
       elapsedS: this.t0 ? (performance.now() - this.t0) / 1000 : 0,
@@ -523,7 +525,7 @@ export class LoadRun {
       onTick?.();
       if (performance.now() >= nextPoll) {
         const stale = this.open().filter(
-          (o) => o.accepted && performance.now() - (o.ackAt ?? 0) > 5000,
+          (order) => order.accepted && performance.now() - (order.ackAt ?? 0) > 5000,
         );
         await this.pollStatus(stale, 4);
         nextPoll = performance.now() + 3000;
@@ -538,7 +540,7 @@ export class LoadRun {
   ): Promise<{ canceled: number; notCancellable: number; failed: number }> {
     const result = { canceled: 0, notCancellable: 0, failed: 0 };
     const resting = [...this.orders.values()].filter(
-      (o) => o.accepted && o.finalAt === undefined && o.kind !== 'market',
+      (order) => order.accepted && order.finalAt === undefined && order.kind !== 'market',
     );
     await this.onOwnClients(
       resting,
@@ -577,27 +579,27 @@ export class LoadRun {
     let finalCount = 0;
     let unanswered = 0;
     let restingAtEnd = 0;
-    for (const o of this.orders.values()) {
-      byKind[o.kind].placed++;
-      if (o.ackAt === undefined) unanswered++;
-      if (!o.accepted) continue;
+    for (const order of this.orders.values()) {
+      byKind[order.kind].placed++;
+      if (order.ackAt === undefined) unanswered++;
+      if (!order.accepted) continue;
       accepted++;
-      if ((o.ackAt ?? Infinity) <= this.endAt) acceptedInWindow++;
-      const status = o.status ?? 'PENDING_NEW';
+      if ((order.ackAt ?? Infinity) <= this.endAt) acceptedInWindow++;
+      const status = order.status ?? 'PENDING_NEW';
       byStatus[status] = (byStatus[status] ?? 0) + 1;
-      if (this.isCompleted(o)) {
+      if (this.isCompleted(order)) {
         completed++;
-        byKind[o.kind].completed++;
-        const at = o.kind === 'market' ? o.finalAt! : o.decidedAt!;
+        byKind[order.kind].completed++;
+        const at = order.kind === 'market' ? order.finalAt! : order.decidedAt!;
         if (at <= this.endAt) completedInWindow++;
       }
-      if (o.finalAt !== undefined) {
+      if (order.finalAt !== undefined) {
         finalCount++;
-        byKind[o.kind].final++;
-        finalVia[o.finalVia ?? '?'] = (finalVia[o.finalVia ?? '?'] ?? 0) + 1;
-      } else if (o.decidedAt !== undefined && o.kind !== 'market') restingAtEnd++;
+        byKind[order.kind].final++;
+        finalVia[order.finalVia ?? '?'] = (finalVia[order.finalVia ?? '?'] ?? 0) + 1;
+      } else if (order.decidedAt !== undefined && order.kind !== 'market') restingAtEnd++;
     }
-    const stillOpen = this.open().filter((o) => o.accepted);
+    const stillOpen = this.open().filter((order) => order.accepted);
     const connections = this.connectionStats();
     // Steady state: whole seconds of the load window after a warm-up (a quarter, at most 10 s), so
     // neither the pipeline filling at the start nor the orders still in it at the end count.
@@ -610,10 +612,10 @@ export class LoadRun {
     };
     return {
       offered: {
-        rate: this.o.rate,
-        clients: this.o.clients,
+        rate: this.options.rate,
+        clients: this.options.clients,
         durationS,
-        cancelShare: this.o.cancelShare,
+        cancelShare: this.options.cancelShare,
       },
       scheduled: { places: this.placesScheduled, cancels: this.cancelsScheduled },
       accepted,
@@ -650,7 +652,7 @@ export class LoadRun {
         count: stillOpen.length,
         examples: stillOpen
           .slice(0, 10)
-          .map((o) => `${o.key} (${o.kind}, ${o.status ?? 'PENDING_NEW'})`),
+          .map((order) => `${order.key} (${order.kind}, ${order.status ?? 'PENDING_NEW'})`),
       },
       unanswered,
       restingAtEnd,

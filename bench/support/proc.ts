@@ -270,8 +270,8 @@ export class CpuSampler {
       machineBusy: total > 0 ? (100 * busy) / total : 0,
       machineIowait: total > 0 ? (100 * (machine.iowait - this.machineStart.iowait)) / total : 0,
       cores: os.cpus().length,
-      othersTotal: others.reduce((a, o) => a + o.avg, 0),
-      others: others.filter((o) => o.avg >= 3).slice(0, 6),
+      othersTotal: others.reduce((a, other) => a + other.avg, 0),
+      others: others.filter((other) => other.avg >= 3).slice(0, 6),
     };
   }
 }

@@ -83,7 +83,7 @@ export function cpuTable(cpu: CpuReport, title: string): string[] {
   lines.push(
     `  other processes: ${fmt(cpu.othersTotal, 0)}% of a core in all` +
       (cpu.others.length
-        ? ` — ${cpu.others.map((o) => `${o.label} ${fmt(o.avg, 0)}%`).join(', ')}`
+        ? ` — ${cpu.others.map((other) => `${other.label} ${fmt(other.avg, 0)}%`).join(', ')}`
         : '') +
       (noisy
         ? '  ⚠ NOISY MACHINE: these figures are lower than this stack can do alone'

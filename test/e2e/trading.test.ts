@@ -2,7 +2,7 @@
 // workflows; the matcher, relay and order worker run the real path; reports come back through the
 // twin's @connections API. Only the servers' ports and names are this file's own.
 import { createPushStatus } from '../../activities/pushStatus';
-import type { ExecutionReport, OrderSnapshot } from '../../domain/orderState';
+import type { ExecutionReport, OrderSnapshot } from '../../domain/orderPresenter';
 import {
   ConnectRefusedError,
   connectAs,

@@ -9,7 +9,7 @@ import {
 import { connectionsOf, eventually, useTestTwin, uniqueUser } from './helpers';
 import { verifyToken } from '../../gateway/auth';
 import { formatReport, formatSnapshot, trimQty } from '../../client/format';
-import type { ExecutionReport, OrderSnapshot } from '../../domain/orderState';
+import type { ExecutionReport, OrderSnapshot } from '../../domain/orderPresenter';
 
 const root = path.resolve(__dirname, '../..');
 const tsx = path.join(root, 'node_modules/.bin/tsx');

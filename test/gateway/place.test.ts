@@ -13,7 +13,7 @@ import {
 } from '@temporalio/client';
 import { markets } from '../../config/markets';
 import type { AcceptedOrder } from '../../domain/order';
-import type { OrderSnapshot } from '../../domain/orderState';
+import type { OrderSnapshot } from '../../domain/orderPresenter';
 import { createDefaultHandler } from '../../gateway/handlers/default';
 import { createMethods, type CallContext } from '../../gateway/methods';
 import { serviceLogger } from '../../platform/log';

@@ -3,7 +3,7 @@ import { connectAs, eventually, useTestTwin, uniqueUser } from './helpers';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { createPushStatus } from '../../activities/pushStatus';
 import { connectionKeys, registerConnection } from '../../connections/registry';
-import type { ExecutionReport } from '../../domain/orderState';
+import type { ExecutionReport } from '../../domain/orderPresenter';
 
 const env = useTestTwin();
 const { redis } = env;

@@ -10,14 +10,13 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { PolicyValidationPluginReport } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
-import { maxReceiveCount as localMaxReceiveCount } from '../../scripts/localAws';
+import { channelNames } from '../../config/queues';
 import { featureFlags } from '../../infra/context';
 import {
   assertHandlerEntriesExist,
   defaultHandlerEntries,
   projectRoot,
 } from '../../infra/handlers';
-import { channelNames, maxReceiveCount } from '../../infra/messaging';
 import { OrderLifecycleStack } from '../../infra/orderLifecycleStack';
 import { redisMemberIds } from '../../infra/orderBook';
 import { workloads } from '../../infra/workloads';
@@ -126,13 +125,12 @@ describe('order channels (SQS/SNS FIFO), matching the local twin', () => {
     });
     expect(show(queue.KmsMasterKeyId)).toBe(queueKeyArn());
     expect(show(at(queue, 'RedrivePolicy', 'deadLetterTargetArn'))).toBe(arnOf(d()));
-    expect(at(queue, 'RedrivePolicy', 'maxReceiveCount')).toBe(maxReceiveCount);
+    expect(at(queue, 'RedrivePolicy', 'maxReceiveCount')).toBe(5);
     expect(dlq).toMatchObject({ FifoQueue: true, MessageRetentionPeriod: 1209600 });
     expect(show(dlq.KmsMasterKeyId)).toBe(queueKeyArn());
   });
 
-  it('uses the names and receive count of scripts/localAws.ts', () => {
-    expect(maxReceiveCount).toBe(localMaxReceiveCount);
+  it('uses the names of config/queues.ts, as the local twin does', () => {
     const names = ofType('AWS::SQS::Queue').map(([, r]) => r.Properties?.QueueName);
     expect(names.sort()).toEqual(
       [

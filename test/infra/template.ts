@@ -84,7 +84,9 @@ export function findObject(
   name: string,
 ): Record<string, Json> {
   const found = objects.find(
-    (o) => o.kind === kind && (o.metadata as Record<string, Json> | undefined)?.name === name,
+    (manifest) =>
+      manifest.kind === kind &&
+      (manifest.metadata as Record<string, Json> | undefined)?.name === name,
   );
   if (!found) throw new Error(`no ${kind} ${name} in the manifests`);
   return found;

@@ -3,7 +3,7 @@
 import type { Client } from '@temporalio/client';
 import { markets } from '../../config/markets';
 import { openBook, type Book } from '../../matcher/book';
-import type { OrderSnapshot } from '../../domain/orderState';
+import type { OrderSnapshot } from '../../domain/orderPresenter';
 import type { ManagedProcess } from '../../scripts/services';
 import type { orderWorkflow } from '../../workflows/orderWorkflow';
 import { acceptedOrder, submitOrder, uniqueUser } from '../support/orders';
@@ -72,13 +72,15 @@ async function crossingPairs(label: string, pairs: number): Promise<OrderSnapsho
       price: 1000,
     }),
   ]).flat();
-  return Promise.all(orders.map((o) => submitOrder(client, o, channels.taskQueue)));
+  return Promise.all(orders.map((order) => submitOrder(client, order, channels.taskQueue)));
 }
 
 /** Everything that must hold after the crash: all FILLED, one trade per pair, two sides each. */
 async function expectAllFilledExactlyOnce(orders: OrderSnapshot[]): Promise<void> {
   const finals = await Promise.all(
-    orders.map((o) => client.workflow.getHandle<typeof orderWorkflow>(o.workflowId).result()),
+    orders.map((order) =>
+      client.workflow.getHandle<typeof orderWorkflow>(order.workflowId).result(),
+    ),
   );
   for (const f of finals) {
     expect(f).toMatchObject({ status: 'FILLED', filledQty: '0.50000', leavesQty: '0.00000' });
@@ -107,8 +109,8 @@ async function expectAllFilledExactlyOnce(orders: OrderSnapshot[]): Promise<void
 
 async function someTraded(orders: OrderSnapshot[]): Promise<void> {
   await eventually(async () => {
-    for (const o of orders) {
-      if ((await book.order(o.userID, o.orderId))?.status === 'FILLED') return true;
+    for (const order of orders) {
+      if ((await book.order(order.userID, order.orderId))?.status === 'FILLED') return true;
     }
     return undefined;
   }, 'a first trade');

@@ -3,7 +3,7 @@
 import type { Client } from '@temporalio/client';
 import { openBook, type Book } from '../../matcher/book';
 import { markets } from '../../config/markets';
-import type { ExecutionReport, OrderSnapshot } from '../../domain/orderState';
+import type { ExecutionReport, OrderSnapshot } from '../../domain/orderPresenter';
 import { cancelUpdate, statusQuery } from '../../workflows/messages';
 import type { orderWorkflow } from '../../workflows/orderWorkflow';
 import { recordHistory } from '../support/histories';
@@ -145,7 +145,7 @@ test('cancel of a resting order removes it from the book', async () => {
   expect(await handleOf(order).result()).toMatchObject({ status: 'CANCELED' });
   expect(await book.order(user, 'c-1')).toMatchObject({ status: 'CANCELED', member: null });
   const snapshot = await book.snapshot();
-  expect(snapshot.bids.some((o) => o.userID === user)).toBe(false);
+  expect(snapshot.bids.some((order) => order.userID === user)).toBe(false);
 });
 
 test('a LIMIT_MAKER that would cross is REJECTED with its reason', async () => {
@@ -183,7 +183,7 @@ test('the same order submitted twice is one order, one command', async () => {
     (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'enqueueCommand',
   );
   expect(enqueues).toHaveLength(1);
-  expect((await book.snapshot()).bids.filter((o) => o.userID === user)).toHaveLength(1);
+  expect((await book.snapshot()).bids.filter((order) => order.userID === user)).toHaveLength(1);
   await handleOf(first).executeUpdate(cancelUpdate);
   recordHistory(handleOf(first), 'submitted-twice');
 });

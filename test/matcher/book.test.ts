@@ -105,7 +105,7 @@ describe('placing', () => {
       limit('m4', 'best', 'SELL', 99, 2),
     );
     const snap = await book.snapshot();
-    expect(snap.asks.map((o) => o.orderId)).toEqual(['best', 'late', 'later', 'worse']);
+    expect(snap.asks.map((order) => order.orderId)).toEqual(['best', 'late', 'later', 'worse']);
     const events = await book.place(market('t', 'sweep', 'BUY', 5));
     expect(story(events)).toEqual([
       'NEW sweep',
@@ -295,7 +295,7 @@ describe('self-trade prevention (decided by the taker, when the next maker is th
     );
     expect(story(events)).toEqual(['NEW t', 'EXPIRED t']);
     expect(events[1]).toMatchObject({ reason: 'SELF_TRADE_PREVENTION', expiredQty: 4 });
-    expect((await book.snapshot()).asks.map((o) => o.orderId)).toEqual(['own', 'other']);
+    expect((await book.snapshot()).asks.map((order) => order.orderId)).toEqual(['own', 'other']);
   });
 
   test('EXPIRE_BOTH expires the taker, then the maker', async () => {
@@ -304,7 +304,7 @@ describe('self-trade prevention (decided by the taker, when the next maker is th
       limit('u1', 't', 'BUY', 100, 4, { selfTradePrevention: 'EXPIRE_BOTH' }),
     );
     expect(story(events)).toEqual(['NEW t', 'EXPIRED t', 'EXPIRED own']);
-    expect((await book.snapshot()).asks.map((o) => o.orderId)).toEqual(['other']);
+    expect((await book.snapshot()).asks.map((order) => order.orderId)).toEqual(['other']);
   });
 
   test('NONE lets the same user trade with itself', async () => {

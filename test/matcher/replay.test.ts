@@ -168,11 +168,11 @@ test('the output reproduces the model for a long random day, identically on ever
   });
   const { bids, asks } = ref.snapshot();
   const side = (orders: typeof bids) =>
-    orders.map((o) => ({
-      orderId: o.orderId,
-      userID: o.userID,
-      price: formatPrice(btc, o.price!),
-      remainingQty: formatQty(btc, o.quantity - o.filled),
+    orders.map((order) => ({
+      orderId: order.orderId,
+      userID: order.userID,
+      price: formatPrice(btc, order.price!),
+      remainingQty: formatQty(btc, order.quantity - order.filled),
     }));
   expected.push(
     JSON.stringify({ event: 'bookSnapshot', coinID: 'BTC', bids: side(bids), asks: side(asks) }),

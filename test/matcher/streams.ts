@@ -207,11 +207,11 @@ export function expectSaneBook(snapshot: BookSnapshot): void {
     [asks, 1],
   ] as const) {
     for (let i = 0; i < list.length; i++) {
-      const o = list[i]!;
-      expect(o.quantity - o.filled).toBeGreaterThan(0);
-      expect(['NEW', 'PARTIALLY_FILLED']).toContain(o.status);
-      expect(o.price).not.toBeNull();
-      if (i > 0) expect(sign * (o.price! - list[i - 1]!.price!)).toBeGreaterThanOrEqual(0);
+      const order = list[i]!;
+      expect(order.quantity - order.filled).toBeGreaterThan(0);
+      expect(['NEW', 'PARTIALLY_FILLED']).toContain(order.status);
+      expect(order.price).not.toBeNull();
+      if (i > 0) expect(sign * (order.price! - list[i - 1]!.price!)).toBeGreaterThanOrEqual(0);
     }
   }
   if (bids.length > 0 && asks.length > 0) expect(bids[0]!.price!).toBeLessThan(asks[0]!.price!);

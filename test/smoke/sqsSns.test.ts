@@ -7,6 +7,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { deadLetterQueue, workQueue } from '../../config/queues';
 import { ensureOrderChannels, type OrderChannels } from '../../scripts/localAws';
 
 const sqs = new SQSClient({});
@@ -44,6 +45,32 @@ async function receiveOne(queueUrl: string) {
   }
   throw new Error(`nothing arrived in ${queueUrl}`);
 }
+
+test('the local queues have the attributes of config/queues.ts, as the CDK stack does', async () => {
+  const attributes = async (queueUrl: string): Promise<Record<string, string>> =>
+    (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['All'] })))
+      .Attributes ?? {};
+  for (const [queueUrl, dlqUrl] of [
+    [channels.ordersQueueUrl, channels.ordersDlqUrl],
+    [channels.relayQueueUrl, channels.relayDlqUrl],
+  ] as const) {
+    const queue = await attributes(queueUrl);
+    expect(queue).toMatchObject({
+      FifoQueue: String(workQueue.fifo),
+      ContentBasedDeduplication: String(workQueue.contentBasedDeduplication),
+      VisibilityTimeout: String(workQueue.visibilityTimeoutSeconds),
+    });
+    const dlq = await attributes(dlqUrl);
+    expect(JSON.parse(queue.RedrivePolicy ?? '{}')).toMatchObject({
+      deadLetterTargetArn: dlq.QueueArn,
+      maxReceiveCount: workQueue.maxReceiveCount,
+    });
+    expect(dlq).toMatchObject({
+      FifoQueue: String(deadLetterQueue.fifo),
+      MessageRetentionPeriod: String(deadLetterQueue.retentionSeconds),
+    });
+  }
+});
 
 test('SQS FIFO: send, receive, delete; a duplicate deduplication id is dropped', async () => {
   expect(channels.ordersQueueUrl.endsWith('.fifo')).toBe(true);

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import * as activities from './smokeActivities';
+import { orderSearchAttributes } from '../../workflows/messages';
 import { smokeWorkflow } from './smokeWorkflow';
 
 const address = process.env.TEMPORAL_ADDRESS!;
-const coinId = defineSearchAttributeKey('CoinID', SearchAttributeType.KEYWORD);
+const { coinID, status } = orderSearchAttributes;
 
 test('a real worker runs a workflow with an activity, found again by a custom search attribute', async () => {
   const taskQueue = `smoke-${randomUUID()}`;
@@ -26,7 +26,7 @@ test('a real worker runs a workflow with an activity, found again by a custom se
         taskQueue,
         workflowId: `smoke/${marker}`,
         args: ['exchange'],
-        typedSearchAttributes: [{ key: coinId, value: marker }],
+        typedSearchAttributes: [{ key: coinID, value: marker }],
       }),
     );
     expect(result).toBe('hello exchange');
@@ -37,7 +37,7 @@ test('a real worker runs a workflow with an activity, found again by a custom se
     while (Date.now() < deadline) {
       found = [];
       for await (const wf of client.workflow.list({
-        query: `CoinID = "${marker}" AND OrderStatus = "FILLED"`,
+        query: `${coinID.name} = "${marker}" AND ${status.name} = "FILLED"`,
       })) {
         found.push(wf.workflowId);
       }

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { markets } from '../../config/markets';
 import { parseOrder, toAcceptedOrder, type AcceptedOrder } from '../../domain/order';
-import type { OrderSnapshot } from '../../domain/orderState';
+import type { OrderSnapshot } from '../../domain/orderPresenter';
 import { submitOrder as submitGatewayOrder } from '../../gateway/submitOrder';
 import { orderTaskQueue } from '../../workflows/messages';
 

@@ -103,38 +103,44 @@ export class ReferenceBook {
     return taker.side === 'BUY' ? price <= taker.price : price >= taker.price;
   }
 
-  private removeResting(o: OrderRecord): void {
-    const list = this.side(o.side);
+  private removeResting(record: OrderRecord): void {
+    const list = this.side(record.side);
     list.splice(
-      list.findIndex((e) => e.member === o.member),
+      list.findIndex((e) => e.member === record.member),
       1,
     );
-    o.member = null;
+    record.member = null;
   }
 
-  private expire(o: OrderRecord, reason: ExpireReason): void {
-    o.orderSeq += 1;
-    o.status = 'EXPIRED';
-    o.reason = reason;
-    this.emit('EXPIRED', o.userID, o.orderId, o.orderSeq, {
+  private expire(record: OrderRecord, reason: ExpireReason): void {
+    record.orderSeq += 1;
+    record.status = 'EXPIRED';
+    record.reason = reason;
+    this.emit('EXPIRED', record.userID, record.orderId, record.orderSeq, {
       reason,
-      filledQty: o.filled,
-      expiredQty: o.quantity - o.filled,
+      filledQty: record.filled,
+      expiredQty: record.quantity - record.filled,
     });
   }
 
-  private fill(o: OrderRecord, qty: number, price: number, tradeId: string, maker: boolean): void {
-    o.filled += qty;
-    o.orderSeq += 1;
-    o.status = o.filled === o.quantity ? 'FILLED' : 'PARTIALLY_FILLED';
-    this.emit('TRADE', o.userID, o.orderId, o.orderSeq, {
+  private fill(
+    record: OrderRecord,
+    qty: number,
+    price: number,
+    tradeId: string,
+    maker: boolean,
+  ): void {
+    record.filled += qty;
+    record.orderSeq += 1;
+    record.status = record.filled === record.quantity ? 'FILLED' : 'PARTIALLY_FILLED';
+    this.emit('TRADE', record.userID, record.orderId, record.orderSeq, {
       tradeId,
-      side: o.side,
+      side: record.side,
       lastQty: qty,
       lastPrice: price,
       maker,
-      filledQty: o.filled,
-      leavesQty: o.quantity - o.filled,
+      filledQty: record.filled,
+      leavesQty: record.quantity - record.filled,
     });
   }
 
@@ -285,17 +291,17 @@ export class ReferenceBook {
   private cancel(c: Record<string, unknown>): void {
     const userID = c.userID as string;
     const orderId = c.orderId as string;
-    const o =
+    const record =
       c.coinID === this.market.coinID ? this.orders.get(orderKeyFor(userID, orderId)) : undefined;
-    if (!o || o.member === null) {
+    if (!record || record.member === null) {
       return this.emit('CANCEL_REJECTED', userID, orderId, 0, {
         reason: 'UNKNOWN_ORDER',
         msg: `no open order ${orderId} of ${userID}`,
       });
     }
-    this.removeResting(o);
-    o.status = 'CANCELED';
-    o.orderSeq += 1;
-    this.emit('CANCELED', userID, orderId, o.orderSeq, { filledQty: o.filled });
+    this.removeResting(record);
+    record.status = 'CANCELED';
+    record.orderSeq += 1;
+    this.emit('CANCELED', userID, orderId, record.orderSeq, { filledQty: record.filled });
   }
 }

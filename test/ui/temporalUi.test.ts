@@ -2,7 +2,7 @@
 // its search attributes and shows its blotter-style summary and current details.
 import { chromium, type Browser } from 'playwright-core';
 import type { Client } from '@temporalio/client';
-import type { OrderSnapshot } from '../../domain/orderState';
+import type { OrderSnapshot } from '../../domain/orderPresenter';
 import { statusQuery } from '../../workflows/messages';
 import { acceptedOrder, submitOrder, uniqueUser } from '../support/orders';
 import {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { MatcherEvent, PlaceCommand } from '../../domain/order';
-import type { ExecutionReport } from '../../domain/orderState';
+import type { ExecutionReport } from '../../domain/orderPresenter';
 import { freePort, startTemporal, type ManagedProcess } from '../../scripts/services';
 import { matcherEventSignal, type OrderActivities } from '../../workflows/messages';
 import type { orderWorkflow } from '../../workflows/orderWorkflow';

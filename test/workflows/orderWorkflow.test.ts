@@ -7,13 +7,13 @@ import { Context } from '@temporalio/activity';
 import { Worker } from '@temporalio/worker';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { MatcherCommand, MatcherEvent } from '../../domain/order';
-import type { ExecutionReport } from '../../domain/orderState';
+import type { ExecutionReport } from '../../domain/orderPresenter';
 import { temporal } from '@temporalio/proto';
-import { orderSearchAttributeNames } from '../../domain/searchAttributes';
 import { projectRoot } from '../../scripts/services';
 import {
   cancelUpdate,
   matcherEventSignal,
+  orderSearchAttributeNames,
   statusQuery,
   type OrderActivities,
 } from '../../workflows/messages';
@@ -23,7 +23,7 @@ import { acceptedOrder, submitOrder, uniqueUser } from '../support/orders';
 
 let env: TestWorkflowEnvironment;
 const commands: MatcherCommand[] = [];
-const sends: number[] = [];
+const sendNumbers: number[] = [];
 /** Workflow time at which each command in `commands` was sent. */
 const sentAt: number[] = [];
 const reports: ExecutionReport[] = [];
@@ -53,7 +53,7 @@ beforeAll(async () => {
   const activities: OrderActivities = {
     enqueueCommand: async (command, sendNumber) => {
       commands.push(command);
-      sends.push(sendNumber);
+      sendNumbers.push(sendNumber);
       sentAt.push(Context.current().info.scheduledTimestampMs);
       return Promise.resolve();
     },
@@ -348,7 +348,7 @@ test('a command the matcher never answers is sent again after the acknowledgemen
     'the re-send',
   );
   expect(resent.commandId).toBe(first.commandId);
-  expect(sends[commands.lastIndexOf(resent)]).toBe(1);
+  expect(sendNumbers[commands.lastIndexOf(resent)]).toBe(1);
   // Stamped once, when first issued: the re-send keeps it (the matcher judges staleness by it).
   expect(first.issuedAt).toEqual(expect.any(Number));
   expect(resent.issuedAt).toBe(first.issuedAt);
