@@ -25,13 +25,9 @@ import {
   type MatcherEvent,
   type OrderSpec,
   type OrderStatus,
-  type OrderType,
   type PlaceCommand,
-  type SelfTradePrevention,
-  type Side,
-  type TimeInForce,
 } from '../domain/order';
-import { commandArg, entryEvents } from './entries';
+import { decodeEvents, decodeOrder, encodeCommand, luaScript, memberOrderKey } from './codec';
 
 /** Maker matches or removals one script call may do before it hands back "continue". */
 export const defaultMaxMatchesPerCall = 200;
@@ -176,13 +172,17 @@ interface Script {
   sha: string;
 }
 
+// The script with the record layout's constants filled in (matcher/codec.ts).
 function loadScript(name: string): Script {
-  const source = readFileSync(path.join(__dirname, 'lua', name), 'utf8');
+  const source = luaScript(readFileSync(path.join(__dirname, 'lua', name), 'utf8'));
   return { source, sha: createHash('sha1').update(source).digest('hex') };
 }
 
 const applyScript = loadScript('apply.lua');
 const depthScript = loadScript('depth.lua');
+
+/** The SHA1 of apply.lua as loaded (SCRIPT EXISTS tells whether Redis has it cached). */
+export const applyScriptSha = applyScript.sha;
 
 const isNoScript = (err: unknown): boolean =>
   err instanceof Error && err.message.startsWith('NOSCRIPT');
@@ -231,9 +231,9 @@ export async function openBook(
   // One script call: the applied entries of the commands it finished (a prefix, maybe empty).
   const call = async (cmds: readonly MatcherCommand[]): Promise<MatcherEvent[][]> => {
     const args = [budget];
-    for (const cmd of cmds) args.push(commandArg(cmd));
+    for (const cmd of cmds) args.push(encodeCommand(cmd));
     const entries = (await evalScript(applyScript, applyKeys, args)) as string[];
-    return entries.map((entry, i) => entryEvents(entry, cmds[i]!.commandId, market.coinID));
+    return entries.map((entry, i) => decodeEvents(entry, cmds[i]!.commandId, market.coinID));
   };
 
   const applyStep = async (cmd: MatcherCommand): Promise<ApplyStep> => {
@@ -292,7 +292,7 @@ export async function openBook(
     const result: OrderRecord[] = [];
     for (let start = 0; ; start += page) {
       const members = await redis.zrange(key, start, start + page - 1);
-      result.push(...(await readRecords(members.map((m) => m.slice(17)))));
+      result.push(...(await readRecords(members.map(memberOrderKey))));
       if (members.length < page) return result;
     }
   };
@@ -327,45 +327,6 @@ export async function openBook(
     async destroy() {
       await redis.del(...applyKeys);
     },
-  };
-}
-
-/**
- * An order record as stored in the orders hash: a JSON array (apply.lua's encodeOrder),
- * [2, side, orderType, timeInForce, selfTradePrevention, price|null, quantity, filled, status,
- * orderSeq, attempt, bookSeq (0: not on the book), reason ('' none), userID, orderId], or a JSON
- * object (records written before that format).
- */
-export function decodeOrder(stored: string): OrderRecord {
-  const parsed = JSON.parse(stored) as OrderRecord | unknown[];
-  if (!Array.isArray(parsed)) return parsed;
-  if (parsed[0] !== 2 || parsed.length !== 15)
-    throw new Error(`unreadable order record: ${stored.slice(0, 200)}`);
-  const [, side, orderType, timeInForce, stp, price, quantity, filled, status] = parsed;
-  const [orderSeq, attempt, bookSeq, reason, userID, orderId] = parsed.slice(9) as [
-    number,
-    number,
-    number,
-    string,
-    string,
-    string,
-  ];
-  return {
-    userID,
-    orderId,
-    side: side as Side,
-    orderType: orderType as OrderType,
-    timeInForce: timeInForce as TimeInForce,
-    selfTradePrevention: stp as SelfTradePrevention,
-    price: price as number | null,
-    quantity: quantity as number,
-    filled: filled as number,
-    status: status as OrderStatus,
-    orderSeq,
-    attempt,
-    member:
-      bookSeq === 0 ? null : `${String(bookSeq).padStart(16, '0')}:${orderKeyFor(userID, orderId)}`,
-    reason: reason === '' ? null : (reason as ExpireReason),
   };
 }
 

@@ -1,6 +1,6 @@
 -- Aggregated depth: the best ARGV[1] price levels of each side, in priority order.
 -- KEYS: 1 bids, 2 asks, 3 orders. Returns { {price, qty, price, qty, ...} bids, {...} asks }.
--- Read-only; one call sees one consistent book.
+-- Read-only; one call sees one consistent book. Records: matcher/codec.ts (see apply.lua).
 
 local levels = tonumber(ARGV[1])
 local PAGE = 128
@@ -13,7 +13,7 @@ local function side(key, sign)
     if #entries == 0 then return result end
     local keys = {}
     for i = 1, #entries, 2 do
-      keys[#keys + 1] = string.sub(entries[i], 18)
+      keys[#keys + 1] = string.sub(entries[i], MEMBER_KEY_AT)
     end
     local records = redis.call('HMGET', KEYS[3], unpack(keys))
     for i = 1, #keys do
@@ -26,11 +26,7 @@ local function side(key, sign)
         result[2 * count] = 0
       end
       local o = cjson.decode(records[i])
-      local quantity, filled = o.quantity, o.filled
-      if o[1] == 2 then -- the array format (see apply.lua): quantity and filled are 7th and 8th
-        quantity, filled = o[7], o[8]
-      end
-      result[2 * count] = result[2 * count] + quantity - filled
+      result[2 * count] = result[2 * count] + o[ORDER_QUANTITY] - o[ORDER_FILLED]
     end
     start = start + PAGE
   end
