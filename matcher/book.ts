@@ -27,7 +27,14 @@ import {
   type OrderStatus,
   type PlaceCommand,
 } from '../domain/order';
-import { decodeEvents, decodeOrder, encodeCommand, luaScript, memberOrderKey } from './codec';
+import {
+  decodeEvents,
+  decodeOrder,
+  encodeCommand,
+  luaScript,
+  memberOrderKey,
+  scriptKeys,
+} from './codec';
 
 /** Maker matches or removals one script call may do before it hands back "continue". */
 export const defaultMaxMatchesPerCall = 200;
@@ -44,7 +51,7 @@ export const defaultAppliedRetentionMs = 24 * 60 * 60 * 1000;
 export const maxCommandsPerCall = 50;
 
 /** The Redis keys of one market's book; all share the market's hash tag (one cluster slot). */
-export interface BookKeys {
+export interface BookKeys extends Record<(typeof scriptKeys)[number], string> {
   bids: string;
   asks: string;
   orders: string;
@@ -73,18 +80,8 @@ export function bookKeys(coinID: string, namespace = ''): BookKeys {
   };
 }
 
-/** Every key of a book, in the order apply.lua takes them as KEYS. */
-export const keyList = (keys: BookKeys): string[] => [
-  keys.bids,
-  keys.asks,
-  keys.orders,
-  keys.applied,
-  keys.events,
-  keys.counters,
-  keys.config,
-  keys.queue,
-  keys.history,
-];
+/** Every key of a book, in the order the scripts take them as KEYS. */
+export const keyList = (keys: BookKeys): string[] => scriptKeys.map((name) => keys[name]);
 
 /** An order as the matcher stores it (integers: ticks and steps); closed ones for the retention time. */
 export interface OrderRecord extends Omit<OrderSpec, 'coinID'> {
@@ -212,7 +209,7 @@ export async function openBook(
     minNotional: market.minNotional.toString(),
     retentionMs: String(retentionMs),
   });
-  const applyKeys = keyList(keys);
+  const allKeys = keyList(keys);
   const budget = String(maxMatchesPerCall);
 
   // Script cache lost (restart, failover, SCRIPT FLUSH): load once, however many calls met it.
@@ -232,7 +229,7 @@ export async function openBook(
   const call = async (cmds: readonly MatcherCommand[]): Promise<MatcherEvent[][]> => {
     const args = [budget];
     for (const cmd of cmds) args.push(encodeCommand(cmd));
-    const entries = (await evalScript(applyScript, applyKeys, args)) as string[];
+    const entries = (await evalScript(applyScript, allKeys, args)) as string[];
     return entries.map((entry, i) => decodeEvents(entry, cmds[i]!.commandId, market.coinID));
   };
 
@@ -309,11 +306,10 @@ export async function openBook(
       return serialized(() => applyStep(cmd));
     },
     async depth(levels) {
-      const [bids, asks] = (await evalScript(
-        depthScript,
-        [keys.bids, keys.asks, keys.orders],
-        [String(levels)],
-      )) as [number[], number[]];
+      const [bids, asks] = (await evalScript(depthScript, allKeys, [String(levels)])) as [
+        number[],
+        number[],
+      ];
       return { bids: toLevels(bids), asks: toLevels(asks) };
     },
     async order(userID, orderId) {
@@ -325,7 +321,7 @@ export async function openBook(
       return { bids: await restingSide(keys.bids), asks: await restingSide(keys.asks) };
     },
     async destroy() {
-      await redis.del(...applyKeys);
+      await redis.del(...allKeys);
     },
   };
 }

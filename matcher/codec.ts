@@ -121,6 +121,19 @@ export const at = Object.fromEntries(
   ]),
 ) as { [R in RecordName]: { [F in keyof (typeof records)[R]]: number } };
 
+/** The book's keys in the order the scripts take them as KEYS (Lua: KEYS[KEY_ORDERS]). */
+export const scriptKeys = [
+  'bids',
+  'asks',
+  'orders',
+  'applied',
+  'events',
+  'counters',
+  'config',
+  'queue',
+  'history',
+] as const;
+
 /** The event kinds, by their code in a compact event (`kind`: 1 NEW … 6 CANCEL_REJECTED). */
 export const eventKinds = [
   'NEW',
@@ -170,6 +183,7 @@ function luaConstants(): Map<string, string> {
     constants.set(`${name}_FIELDS`, String(types.length));
     constants.set(`${name}_FORMAT`, luaString(`[${types.map((t) => templates[t]).join(',')}]`));
   }
+  scriptKeys.forEach((key, i) => constants.set(`KEY_${screaming(key)}`, String(i + 1)));
   eventKinds.forEach((kind, i) => constants.set(`KIND_${kind}`, String(i + 1)));
   for (const [kind, code] of Object.entries(commandKinds))
     constants.set(`CMD_${screaming(kind)}`, luaString(code));

@@ -1,15 +1,15 @@
 -- Applies place and cancel commands to a market's book, in order, each exactly once, with bounded
 -- work per call.
 --
--- KEYS (one hash tag, so one Redis Cluster slot):
---   1 bids (score -price)  2 asks (score price)  3 orders  4 applied  5 events (outbox stream:
---     one entry per call that emitted events, fields `seq` '<first>-<last>' and `cmds`, the JSON
---     array of the commands whose applied entries hold those events, in order; the events
---     themselves are stored once, in the applied entries, and the publisher reads them there)
---   6 counters (eventSeq, tradeSeq, bookSeq, queued, pending, forgottenTo)
---   7 config (coinID, minQty, maxQty, minNotional, retentionMs)
---   8 queue (commands that arrived while a sweep was pending, in arrival order)
---   9 history (one HISTORY record per call that finished commands or orders, so that they are
+-- KEYS: the book's keys (one hash tag, so one Redis Cluster slot), each at KEY_<NAME>:
+--   BIDS (score -price), ASKS (score price), ORDERS, APPLIED, EVENTS (outbox stream: one entry
+--     per call that emitted events, fields `seq` '<first>-<last>' and `cmds`, the JSON array of
+--     the commands whose applied entries hold those events, in order; the events themselves are
+--     stored once, in the applied entries, and the publisher reads them there),
+--   COUNTERS (eventSeq, tradeSeq, bookSeq, queued, pending, forgottenTo),
+--   CONFIG (coinID, minQty, maxQty, minNotional, retentionMs),
+--   QUEUE (commands that arrived while a sweep was pending, in arrival order),
+--   HISTORY (one HISTORY record per call that finished commands or orders, so that they are
 --     forgotten once older than retentionMs; see trim)
 -- ARGV: 1 maxMatchesPerCall (the work budget of the whole call), 2… the commands in order, each a
 --   PLACE or CANCEL record.
@@ -94,15 +94,15 @@ for i = 2, #ARGV do
   cmds[i - 1] = c
 end
 
-local counters = redis.call('HMGET', KEYS[6], 'eventSeq', 'tradeSeq', 'bookSeq', 'queued', 'pending',
+local counters = redis.call('HMGET', KEYS[KEY_COUNTERS], 'eventSeq', 'tradeSeq', 'bookSeq', 'queued', 'pending',
   'forgottenTo')
-local config = redis.call('HMGET', KEYS[7], 'coinID', 'minQty', 'maxQty', 'minNotional',
+local config = redis.call('HMGET', KEYS[KEY_CONFIG], 'coinID', 'minQty', 'maxQty', 'minNotional',
   'retentionMs')
 local clock = redis.call('TIME')
 -- Each command's applied entry as the call began (false when none); S.applied has this call's.
 local ids = {}
 for i = 1, #cmds do ids[i] = cmds[i].commandId end
-local known = redis.call('HMGET', KEYS[4], unpack(ids))
+local known = redis.call('HMGET', KEYS[KEY_APPLIED], unpack(ids))
 -- The records of the orders the commands name, as the call began (false when none): one read.
 local orderKeys, prefetched = {}, {}
 for i = 1, #cmds do
@@ -113,7 +113,7 @@ for i = 1, #cmds do
   end
 end
 if #orderKeys > 0 then
-  local records = redis.call('HMGET', KEYS[3], unpack(orderKeys))
+  local records = redis.call('HMGET', KEYS[KEY_ORDERS], unpack(orderKeys))
   for i = 1, #orderKeys do prefetched[orderKeys[i]] = records[i] end
 end
 -- The sweep left unfinished by an earlier call (a SWEEP record), as it was when this call began.
@@ -263,7 +263,7 @@ local function getOrder(key)
   local o = S.orders[key]
   if o then return o end
   local json = S.stored[key]
-  if json == nil then json = redis.call('HGET', KEYS[3], key) end
+  if json == nil then json = redis.call('HGET', KEYS[KEY_ORDERS], key) end
   if not json then return nil end
   o = decodeOrder(key, json)
   S.orders[key] = o
@@ -325,8 +325,8 @@ end
 
 local function sweep(t, s)
   local buy, limit, stp = t.side == 'BUY', t.price, t.selfTradePrevention
-  local opp = KEYS[1]
-  if buy then opp = KEYS[2] end
+  local opp = KEYS[KEY_BIDS]
+  if buy then opp = KEYS[KEY_ASKS] end
   if s.phase == 'fok' then
     local need = t.quantity - t.filled
     while s.acc < need do
@@ -386,8 +386,8 @@ local function sweep(t, s)
   if t.filled < t.quantity then
     if t.timeInForce == 'GTC' then
       S.bookSeq = S.bookSeq + 1
-      local member, key, score = fmt(MEMBER_FORMAT, S.bookSeq, t.key), KEYS[2], t.price
-      if buy then key, score = KEYS[1], -score end
+      local member, key, score = fmt(MEMBER_FORMAT, S.bookSeq, t.key), KEYS[KEY_ASKS], t.price
+      if buy then key, score = KEYS[KEY_BIDS], -score end
       redis.call('ZADD', key, fmt('%d', score), member)
       t.member = member
       -- Equal scores sort by member, and members rise with bookSeq: a tie is not the new best.
@@ -501,8 +501,8 @@ local function place(c)
         'price * quantity is below the minimum notional of %d', S.minNotional), 1)
     end
     if orderType == 'LIMIT_MAKER' then
-      local opp = KEYS[1]
-      if side == 'BUY' then opp = KEYS[2] end
+      local opp = KEYS[KEY_BIDS]
+      if side == 'BUY' then opp = KEYS[KEY_ASKS] end
       local top = best(opp)
       if top and ((side == 'BUY' and top[2] <= price) or (side == 'SELL' and -top[2] >= price)) then
         return reject(uj, oj, 'WOULD_CROSS', 'a LIMIT_MAKER order would trade at once', 1)
@@ -535,7 +535,7 @@ local function cancel(c)
     R[CANCEL_REJECTED_COIN_ID] = encode(S.ccoin)
     return push(CANCEL_REJECTED_FORMAT, CANCEL_REJECTED_FIELDS)
   end
-  if o.side == 'BUY' then unbook(KEYS[1], o) else unbook(KEYS[2], o) end
+  if o.side == 'BUY' then unbook(KEYS[KEY_BIDS], o) else unbook(KEYS[KEY_ASKS], o) end
   o.status = 'CANCELED'
   o.orderSeq = o.orderSeq + 1
   event(KIND_CANCELED, o.orderSeq, o.uj, o.oj)
@@ -565,7 +565,7 @@ local function flush()
         closed[#closed + 1] = encode(key)
       end
     end
-    redis.call('HSET', KEYS[3], unpack(args))
+    redis.call('HSET', KEYS[KEY_ORDERS], unpack(args))
   end
   n = #S.appliedIds
   if n > 0 then
@@ -575,10 +575,10 @@ local function flush()
       args[2 * i - 1] = id
       args[2 * i] = S.applied[id]
     end
-    redis.call('HSET', KEYS[4], unpack(args))
+    redis.call('HSET', KEYS[KEY_APPLIED], unpack(args))
   end
   if S.firstSeq then
-    redis.call('XADD', KEYS[5], '*', 'seq', fmt('%d-%d', S.firstSeq, S.eventSeq), 'cmds',
+    redis.call('XADD', KEYS[KEY_EVENTS], '*', 'seq', fmt('%d-%d', S.firstSeq, S.eventSeq), 'cmds',
       '[' .. table.concat(S.refs, ',') .. ']')
   end
   if #S.finished > 0 or #closed > 0 then
@@ -586,15 +586,15 @@ local function flush()
     R[HISTORY_EVENT_SEQ] = S.eventSeq
     R[HISTORY_COMMAND_IDS] = '[' .. table.concat(S.finished, ',') .. ']'
     R[HISTORY_ORDER_KEYS] = '[' .. table.concat(closed, ',') .. ']'
-    redis.call('RPUSH', KEYS[9], encodeRecord(HISTORY_FORMAT, HISTORY_FIELDS))
+    redis.call('RPUSH', KEYS[KEY_HISTORY], encodeRecord(HISTORY_FORMAT, HISTORY_FIELDS))
   end
   if not S.changed then return end
-  redis.call('HSET', KEYS[6], 'eventSeq', fmt('%d', S.eventSeq), 'tradeSeq', fmt('%d', S.tradeSeq),
+  redis.call('HSET', KEYS[KEY_COUNTERS], 'eventSeq', fmt('%d', S.eventSeq), 'tradeSeq', fmt('%d', S.tradeSeq),
     'bookSeq', fmt('%d', S.bookSeq), 'queued', fmt('%d', S.queued))
   if S.nextPending then
-    redis.call('HSET', KEYS[6], 'pending', S.nextPending)
+    redis.call('HSET', KEYS[KEY_COUNTERS], 'pending', S.nextPending)
   elseif pending and not S.pending then
-    redis.call('HDEL', KEYS[6], 'pending')
+    redis.call('HDEL', KEYS[KEY_COUNTERS], 'pending')
   end
 end
 
@@ -644,26 +644,32 @@ end
 local function trim()
   local published
   for _ = 1, 2 do
-    local text = redis.call('LINDEX', KEYS[9], 0)
+    local text = redis.call('LINDEX', KEYS[KEY_HISTORY], 0)
     if not text then return end
     local entry = cjson.decode(text)
     local time, eventSeq = entry[HISTORY_TIME], entry[HISTORY_EVENT_SEQ]
     local ids, orderKeys = entry[HISTORY_COMMAND_IDS], entry[HISTORY_ORDER_KEYS]
     if time > S.now - S.retentionMs then return end
     if published == nil then
-      -- The last event before the first one still in the outbox (its entry's fields: seq
-      -- '<first>-<last>', cmds; see flush).
-      local first = redis.call('XRANGE', KEYS[5], '-', '+', 'COUNT', 1)[1]
+      -- The last event before the first one still in the outbox (its entry's seq is
+      -- '<first>-<last>').
+      local first = redis.call('XRANGE', KEYS[KEY_EVENTS], '-', '+', 'COUNT', 1)[1]
       published = math.huge
-      if first then published = tonumber(string.match(first[2][2], '^(%d+)')) - 1 end
+      if first then
+        local f = first[2]
+        published = -1
+        for i = 1, #f - 1, 2 do
+          if f[i] == 'seq' then published = tonumber(string.match(f[i + 1], '^(%d+)')) - 1 end
+        end
+      end
     end
     if eventSeq > published then return end
-    redis.call('LPOP', KEYS[9])
-    if #ids > 0 then redis.call('HDEL', KEYS[4], unpack(ids)) end
-    if #orderKeys > 0 then redis.call('HDEL', KEYS[3], unpack(orderKeys)) end
+    redis.call('LPOP', KEYS[KEY_HISTORY])
+    if #ids > 0 then redis.call('HDEL', KEYS[KEY_APPLIED], unpack(ids)) end
+    if #orderKeys > 0 then redis.call('HDEL', KEYS[KEY_ORDERS], unpack(orderKeys)) end
     if not S.forgottenTo or time > S.forgottenTo then
       S.forgottenTo = time
-      redis.call('HSET', KEYS[6], 'forgottenTo', fmt('%d', time))
+      redis.call('HSET', KEYS[KEY_COUNTERS], 'forgottenTo', fmt('%d', time))
     end
   end
 end
@@ -678,7 +684,7 @@ end
 -- again. Commands are thus applied in the order they reached Redis, whoever sent them.
 local function defer(i, stored)
   if not stored then
-    redis.call('RPUSH', KEYS[8], ARGV[i + 1])
+    redis.call('RPUSH', KEYS[KEY_QUEUE], ARGV[i + 1])
     setApplied(cmds[i].commandId, QUEUED)
     S.queued = S.queued + 1
   end
@@ -704,7 +710,7 @@ local function step(i)
     local p = cjson.decode(S.pending)
     local sweepId = p[SWEEP_COMMAND_ID]
     S.cid, S.cidJ, S.ccoin, S.out = sweepId, encode(sweepId), S.coin, {}
-    local prior = string.sub(S.applied[sweepId] or redis.call('HGET', KEYS[4], sweepId),
+    local prior = string.sub(S.applied[sweepId] or redis.call('HGET', KEYS[KEY_APPLIED], sweepId),
       #IN_PROGRESS + 1, -3)
     runSweep(getOrder(p[SWEEP_ORDER_KEY]),
       { phase = p[SWEEP_PHASE], cursor = p[SWEEP_CURSOR], acc = p[SWEEP_ACC] })
@@ -724,7 +730,7 @@ local function step(i)
       if entry and string.byte(entry, 1) == 91 then return entry end
       return defer(i, stored)
     end
-    local queued = redis.call('LPOP', KEYS[8])
+    local queued = redis.call('LPOP', KEYS[KEY_QUEUE])
     S.queued = S.queued - 1
     S.dequeued = S.dequeued + 1
     if not applyCommand(readCommand(queued)) then return defer(i, stored) end
