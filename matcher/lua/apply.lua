@@ -94,8 +94,8 @@ for i = 2, #ARGV do
   cmds[i - 1] = c
 end
 
-local counters = redis.call('HMGET', KEYS[KEY_COUNTERS], 'eventSeq', 'tradeSeq', 'bookSeq', 'queued', 'pending',
-  'forgottenTo')
+local counters = redis.call('HMGET', KEYS[KEY_COUNTERS], 'eventSeq', 'tradeSeq', 'bookSeq',
+  'queued', 'pending', 'forgottenTo')
 local config = redis.call('HMGET', KEYS[KEY_CONFIG], 'coinID', 'minQty', 'maxQty', 'minNotional',
   'retentionMs')
 local clock = redis.call('TIME')
@@ -589,8 +589,8 @@ local function flush()
     redis.call('RPUSH', KEYS[KEY_HISTORY], encodeRecord(HISTORY_FORMAT, HISTORY_FIELDS))
   end
   if not S.changed then return end
-  redis.call('HSET', KEYS[KEY_COUNTERS], 'eventSeq', fmt('%d', S.eventSeq), 'tradeSeq', fmt('%d', S.tradeSeq),
-    'bookSeq', fmt('%d', S.bookSeq), 'queued', fmt('%d', S.queued))
+  redis.call('HSET', KEYS[KEY_COUNTERS], 'eventSeq', fmt('%d', S.eventSeq), 'tradeSeq',
+    fmt('%d', S.tradeSeq), 'bookSeq', fmt('%d', S.bookSeq), 'queued', fmt('%d', S.queued))
   if S.nextPending then
     redis.call('HSET', KEYS[KEY_COUNTERS], 'pending', S.nextPending)
   elseif pending and not S.pending then
