@@ -290,25 +290,14 @@ function decodeEvent(e: unknown[], commandId: string, coinID: string): MatcherEv
         expiredQty: e[f.expiredQty] as number,
       };
     }
-    case 'REJECTED': {
-      const f = at.REJECTED;
-      return {
-        event,
-        ...base,
-        coinID: e[f.coinID] as string,
-        reason: e[f.reason] as RejectCode,
-        msg: e[f.msg] as string,
-      };
-    }
+    case 'REJECTED':
     case 'CANCEL_REJECTED': {
-      const f = at.CANCEL_REJECTED;
-      return {
-        event,
-        ...base,
-        coinID: e[f.coinID] as string,
-        reason: e[f.reason] as 'UNKNOWN_ORDER',
-        msg: e[f.msg] as string,
-      };
+      const f = at[event];
+      const rest = { ...base, coinID: e[f.coinID] as string };
+      const msg = e[f.msg] as string;
+      return event === 'REJECTED'
+        ? { event, ...rest, reason: e[f.reason] as RejectCode, msg }
+        : { event, ...rest, reason: e[f.reason] as 'UNKNOWN_ORDER', msg };
     }
     default:
       throw new Error(`unreadable event of ${commandId}: ${JSON.stringify(e).slice(0, 200)}`);
