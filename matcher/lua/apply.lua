@@ -176,10 +176,6 @@ end
 -- (one string.format call), so the field order is the layout's, not this script's.
 local R = {}
 
-local function encodeRecord(format, n)
-  return fmt(format, unpack(R, 1, n))
-end
-
 -- Starts an event of the current command in R, about the order whose ids are uj and oj (JSON):
 -- the caller sets its kind's fields, then push appends it to the command's events.
 local function event(kind, orderSeq, uj, oj)
@@ -227,7 +223,7 @@ local function encodeOrder(o)
   R[ORDER_REASON] = o.reason or ''
   R[ORDER_USER_ID] = o.uj
   R[ORDER_ORDER_ID] = o.oj
-  return encodeRecord(ORDER_FORMAT, ORDER_FIELDS)
+  return fmt(ORDER_FORMAT, unpack(R, 1, ORDER_FIELDS))
 end
 
 -- The record under key, decoded, with its key and its ids as JSON (uj, oj) for events.
@@ -410,7 +406,7 @@ local function runSweep(t, s)
     R[SWEEP_PHASE] = s.phase
     R[SWEEP_CURSOR] = s.cursor
     R[SWEEP_ACC] = s.acc
-    S.nextPending = encodeRecord(SWEEP_FORMAT, SWEEP_FIELDS)
+    S.nextPending = fmt(SWEEP_FORMAT, unpack(R, 1, SWEEP_FIELDS))
   end
 end
 
@@ -586,7 +582,7 @@ local function flush()
     R[HISTORY_EVENT_SEQ] = S.eventSeq
     R[HISTORY_COMMAND_IDS] = '[' .. table.concat(S.finished, ',') .. ']'
     R[HISTORY_ORDER_KEYS] = '[' .. table.concat(closed, ',') .. ']'
-    redis.call('RPUSH', KEYS[KEY_HISTORY], encodeRecord(HISTORY_FORMAT, HISTORY_FIELDS))
+    redis.call('RPUSH', KEYS[KEY_HISTORY], fmt(HISTORY_FORMAT, unpack(R, 1, HISTORY_FIELDS)))
   end
   if not S.changed then return end
   redis.call('HSET', KEYS[KEY_COUNTERS], 'eventSeq', fmt('%d', S.eventSeq), 'tradeSeq',
