@@ -22,7 +22,7 @@ import { env } from '../config/env';
 import { buildMarket, type Market } from '../domain/markets';
 import type { MatcherCommand, MatcherEvent } from '../domain/order';
 import { bookKeys, defaultMaxMatchesPerCall, keyList, openBook, type Book } from '../matcher/book';
-import { commandArg } from '../matcher/entries';
+import { encodeCommand } from '../matcher/codec';
 import { rng } from './support/load';
 import { positiveInt } from './support/options';
 import { freePort, projectRoot, startRedis, type ManagedProcess } from '../scripts/services';
@@ -244,7 +244,7 @@ async function main(): Promise<void> {
     const trivialSha = createHash('sha1').update(trivial).digest('hex');
     await redis.script('LOAD', trivial);
     const sampleFlow = new Flow('B00', 99);
-    const sample = Array.from({ length: batch }, () => commandArg(sampleFlow.next()));
+    const sample = Array.from({ length: batch }, () => encodeCommand(sampleFlow.next()));
     const keys = keyList(bookKeys('B00', `bench:${process.pid}:ceiling:`));
     const ceiling = (args: string[]) =>
       new Phase(1, async () => {
@@ -255,7 +255,7 @@ async function main(): Promise<void> {
     const batchCeiling = ceiling([String(defaultMaxMatchesPerCall), ...sample]);
     const oneCeiling = ceiling([
       String(defaultMaxMatchesPerCall),
-      commandArg(new Flow('B00', 99).next()),
+      encodeCommand(new Flow('B00', 99).next()),
     ]);
 
     /** The mix through fresh books, `perCall` commands of a market per script call. */

@@ -25,13 +25,16 @@ import {
   type MatcherEvent,
   type OrderSpec,
   type OrderStatus,
-  type OrderType,
   type PlaceCommand,
-  type SelfTradePrevention,
-  type Side,
-  type TimeInForce,
 } from '../domain/order';
-import { commandArg, entryEvents } from './entries';
+import {
+  decodeEvents,
+  decodeOrder,
+  encodeCommand,
+  luaScript,
+  memberOrderKey,
+  scriptKeys,
+} from './codec';
 
 /** Maker matches or removals one script call may do before it hands back "continue". */
 export const defaultMaxMatchesPerCall = 200;
@@ -48,7 +51,7 @@ export const defaultAppliedRetentionMs = 24 * 60 * 60 * 1000;
 export const maxCommandsPerCall = 50;
 
 /** The Redis keys of one market's book; all share the market's hash tag (one cluster slot). */
-export interface BookKeys {
+export interface BookKeys extends Record<(typeof scriptKeys)[number], string> {
   bids: string;
   asks: string;
   orders: string;
@@ -77,18 +80,8 @@ export function bookKeys(coinID: string, namespace = ''): BookKeys {
   };
 }
 
-/** Every key of a book, in the order apply.lua takes them as KEYS. */
-export const keyList = (keys: BookKeys): string[] => [
-  keys.bids,
-  keys.asks,
-  keys.orders,
-  keys.applied,
-  keys.events,
-  keys.counters,
-  keys.config,
-  keys.queue,
-  keys.history,
-];
+/** Every key of a book, in the order the scripts take them as KEYS. */
+export const keyList = (keys: BookKeys): string[] => scriptKeys.map((name) => keys[name]);
 
 /** An order as the matcher stores it (integers: ticks and steps); closed ones for the retention time. */
 export interface OrderRecord extends Omit<OrderSpec, 'coinID'> {
@@ -176,13 +169,17 @@ interface Script {
   sha: string;
 }
 
+// The script with the record layout's constants filled in (matcher/codec.ts).
 function loadScript(name: string): Script {
-  const source = readFileSync(path.join(__dirname, 'lua', name), 'utf8');
+  const source = luaScript(readFileSync(path.join(__dirname, 'lua', name), 'utf8'));
   return { source, sha: createHash('sha1').update(source).digest('hex') };
 }
 
 const applyScript = loadScript('apply.lua');
 const depthScript = loadScript('depth.lua');
+
+/** The SHA1 of apply.lua as loaded (SCRIPT EXISTS tells whether Redis has it cached). */
+export const applyScriptSha = applyScript.sha;
 
 const isNoScript = (err: unknown): boolean =>
   err instanceof Error && err.message.startsWith('NOSCRIPT');
@@ -212,7 +209,7 @@ export async function openBook(
     minNotional: market.minNotional.toString(),
     retentionMs: String(retentionMs),
   });
-  const applyKeys = keyList(keys);
+  const allKeys = keyList(keys);
   const budget = String(maxMatchesPerCall);
 
   // Script cache lost (restart, failover, SCRIPT FLUSH): load once, however many calls met it.
@@ -231,9 +228,9 @@ export async function openBook(
   // One script call: the applied entries of the commands it finished (a prefix, maybe empty).
   const call = async (cmds: readonly MatcherCommand[]): Promise<MatcherEvent[][]> => {
     const args = [budget];
-    for (const cmd of cmds) args.push(commandArg(cmd));
-    const entries = (await evalScript(applyScript, applyKeys, args)) as string[];
-    return entries.map((entry, i) => entryEvents(entry, cmds[i]!.commandId, market.coinID));
+    for (const cmd of cmds) args.push(encodeCommand(cmd));
+    const entries = (await evalScript(applyScript, allKeys, args)) as string[];
+    return entries.map((entry, i) => decodeEvents(entry, cmds[i]!.commandId, market.coinID));
   };
 
   const applyStep = async (cmd: MatcherCommand): Promise<ApplyStep> => {
@@ -292,7 +289,7 @@ export async function openBook(
     const result: OrderRecord[] = [];
     for (let start = 0; ; start += page) {
       const members = await redis.zrange(key, start, start + page - 1);
-      result.push(...(await readRecords(members.map((m) => m.slice(17)))));
+      result.push(...(await readRecords(members.map(memberOrderKey))));
       if (members.length < page) return result;
     }
   };
@@ -309,11 +306,10 @@ export async function openBook(
       return serialized(() => applyStep(cmd));
     },
     async depth(levels) {
-      const [bids, asks] = (await evalScript(
-        depthScript,
-        [keys.bids, keys.asks, keys.orders],
-        [String(levels)],
-      )) as [number[], number[]];
+      const [bids, asks] = (await evalScript(depthScript, allKeys, [String(levels)])) as [
+        number[],
+        number[],
+      ];
       return { bids: toLevels(bids), asks: toLevels(asks) };
     },
     async order(userID, orderId) {
@@ -325,47 +321,8 @@ export async function openBook(
       return { bids: await restingSide(keys.bids), asks: await restingSide(keys.asks) };
     },
     async destroy() {
-      await redis.del(...applyKeys);
+      await redis.del(...allKeys);
     },
-  };
-}
-
-/**
- * An order record as stored in the orders hash: a JSON array (apply.lua's encodeOrder),
- * [2, side, orderType, timeInForce, selfTradePrevention, price|null, quantity, filled, status,
- * orderSeq, attempt, bookSeq (0: not on the book), reason ('' none), userID, orderId], or a JSON
- * object (records written before that format).
- */
-export function decodeOrder(stored: string): OrderRecord {
-  const parsed = JSON.parse(stored) as OrderRecord | unknown[];
-  if (!Array.isArray(parsed)) return parsed;
-  if (parsed[0] !== 2 || parsed.length !== 15)
-    throw new Error(`unreadable order record: ${stored.slice(0, 200)}`);
-  const [, side, orderType, timeInForce, stp, price, quantity, filled, status] = parsed;
-  const [orderSeq, attempt, bookSeq, reason, userID, orderId] = parsed.slice(9) as [
-    number,
-    number,
-    number,
-    string,
-    string,
-    string,
-  ];
-  return {
-    userID,
-    orderId,
-    side: side as Side,
-    orderType: orderType as OrderType,
-    timeInForce: timeInForce as TimeInForce,
-    selfTradePrevention: stp as SelfTradePrevention,
-    price: price as number | null,
-    quantity: quantity as number,
-    filled: filled as number,
-    status: status as OrderStatus,
-    orderSeq,
-    attempt,
-    member:
-      bookSeq === 0 ? null : `${String(bookSeq).padStart(16, '0')}:${orderKeyFor(userID, orderId)}`,
-    reason: reason === '' ? null : (reason as ExpireReason),
   };
 }
 

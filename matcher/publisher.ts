@@ -2,8 +2,7 @@
 // the book) to the SNS FIFO topic, one SNS message per event, in order, and acknowledges each
 // entry only after SNS accepted all its events. An entry stands for the events of one script call:
 // it names their seq range and the commands whose applied entries hold them (the events are
-// stored once, there), so it may need several PublishBatch calls (10 messages each). Entries of
-// the earlier formats (the events themselves) drain as before.
+// stored once, there), so it may need several PublishBatch calls (10 messages each).
 // A crash between publish and acknowledge re-publishes with the same deduplication id, so SNS
 // drops it. Every matcher replica runs a publisher per market, but only the one holding the
 // market's lock (`<stream>:publisher`, renewed as it goes) publishes, so SNS gets one market's
@@ -16,7 +15,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../platform/log';
 import type { MatcherEvent } from '../domain/order';
-import { entryEvents } from './entries';
+import { decodeEvents } from './codec';
 
 export const publisherGroup = 'publisher';
 const batchSize = 10; // SNS PublishBatch limit
@@ -226,11 +225,10 @@ function field(fields: string[], name: string): string | undefined {
 }
 
 /**
- * The events of outbox entries as JSON texts, per entry, in order. An entry with fields `seq`
- * ('<first>-<last>') and `cmds` (JSON array of command ids) stands for the events first…last,
- * stored in those commands' applied entries (a finished '[…]' or an in-progress
- * '{"inProgress":true,"events":[…]}', which only grows): one HMGET for all the entries. The
- * earlier formats hold the events themselves (see eventBodies).
+ * The events of outbox entries as JSON texts, per entry, in order. An entry's fields `seq`
+ * ('<first>-<last>') and `cmds` (JSON array of command ids) stand for the events first…last,
+ * stored in those commands' applied entries (finished or in progress, which only grows): one
+ * HMGET for all the entries.
  */
 export async function outboxEventBodies(
   redis: Redis,
@@ -238,26 +236,28 @@ export async function outboxEventBodies(
   coinID: string,
   entries: ReadonlyArray<readonly [string, string[]]>,
 ): Promise<string[][]> {
-  const refs = entries.map(([, fields]) => {
+  const refs = entries.map(([id, fields]) => {
     const seq = field(fields, 'seq');
     const cmds = field(fields, 'cmds');
-    if (seq === undefined || cmds === undefined) return undefined;
+    if (seq === undefined || cmds === undefined)
+      throw new Error(
+        `outbox entry ${id} without seq and cmds: ${JSON.stringify(fields).slice(0, 200)}`,
+      );
     const [first, last] = seq.split('-').map(Number) as [number, number];
     return { first, last, ids: JSON.parse(cmds) as string[] };
   });
-  const ids = [...new Set(refs.flatMap((r) => r?.ids ?? []))];
+  const ids = [...new Set(refs.flatMap((r) => r.ids))];
   const stored = new Map<string, MatcherEvent[]>();
   if (ids.length > 0) {
     const values = await redis.hmget(appliedKey, ...ids);
     ids.forEach((id, i) => {
       const value = values[i];
       if (value == null) throw new Error(`outbox: no applied entry for command ${id}`);
-      stored.set(id, entryEvents(value, id, coinID));
+      stored.set(id, decodeEvents(value, id, coinID));
     });
   }
-  return entries.map(([id, fields], i) => {
-    const ref = refs[i];
-    if (!ref) return eventBodies(fields);
+  return entries.map(([id], i) => {
+    const ref = refs[i]!;
     const bodies: string[] = [];
     let next = ref.first;
     for (const cmd of ref.ids)
@@ -272,18 +272,4 @@ export async function outboxEventBodies(
       throw new Error(`outbox entry ${id}: events ${ref.first}-${ref.last} not all stored`);
     return bodies;
   });
-}
-
-/**
- * The events of an outbox entry of the earlier formats as JSON texts, in order: field `events` (a
- * JSON array, one script call's events), or `event` (one event: the format before calls wrote
- * one entry).
- */
-export function eventBodies(fields: string[]): string[] {
-  const at = fields.indexOf('events');
-  if (at >= 0 && at % 2 === 0)
-    return (JSON.parse(fields[at + 1] ?? '[]') as unknown[]).map((e) => JSON.stringify(e));
-  const single = fields.indexOf('event');
-  if (single >= 0 && single % 2 === 0) return [fields[single + 1] ?? ''];
-  throw new Error(`outbox entry without events: ${JSON.stringify(fields).slice(0, 200)}`);
 }

@@ -1,38 +1,28 @@
 -- Applies place and cancel commands to a market's book, in order, each exactly once, with bounded
 -- work per call.
 --
--- KEYS (one hash tag, so one Redis Cluster slot):
---   1 bids (score -price)  2 asks (score price)  3 orders  4 applied  5 events (outbox stream:
---     one entry per call that emitted events, fields `seq` '<first>-<last>' and `cmds`, the JSON
---     array of the commands whose applied entries hold those events, in order; the events
---     themselves are stored once, in the applied entries, and the publisher reads them there)
---   6 counters (eventSeq, tradeSeq, bookSeq, queued, pending, forgottenTo)
---   7 config (coinID, minQty, maxQty, minNotional, retentionMs)
---   8 queue (commands that arrived while a sweep was pending, in arrival order)
---   9 history (one entry per call that finished commands or orders, '[time, eventSeq, [command
---     ids], [order keys]]', so that they are forgotten once older than retentionMs; see trim)
+-- KEYS: the book's keys (one hash tag, so one Redis Cluster slot), each at KEY_<NAME>:
+--   BIDS (score -price), ASKS (score price), ORDERS, APPLIED, EVENTS (outbox stream: one entry
+--     per call that emitted events, fields `seq` '<first>-<last>' and `cmds`, the JSON array of
+--     the commands whose applied entries hold those events, in order; the events themselves are
+--     stored once, in the applied entries, and the publisher reads them there),
+--   COUNTERS (eventSeq, tradeSeq, bookSeq, queued, pending, forgottenTo),
+--   CONFIG (coinID, minQty, maxQty, minNotional, retentionMs),
+--   QUEUE (commands that arrived while a sweep was pending, in arrival order),
+--   HISTORY (one HISTORY record per call that finished commands or orders, so that they are
+--     forgotten once older than retentionMs; see trim)
 -- ARGV: 1 maxMatchesPerCall (the work budget of the whole call), 2… the commands in order, each a
---   JSON array (matcher/entries.ts commandArg; a third quicker to decode than an object):
---     ["p", commandId, coinID, userID, orderId, side, orderType, timeInForce, selfTradePrevention,
---       price|null, quantity, attempt, issuedAt|null]
---     ["c", commandId, coinID, userID, orderId]
--- Returns the applied entry of each command it finished, in order: a JSON array of its events in
--- the compact form below (matcher/entries.ts expands them). Fewer entries than commands means the
--- budget ran out at the first command without one: the caller sends that command and the ones
--- after it again to go on. One call with several commands does exactly what one call per command
--- would, in the same order; it only saves the round trips and the per-call set-up.
+--   PLACE or CANCEL record.
+-- Returns the applied entry of each command it finished, in order: a JSON array of its events
+-- (NEW, TRADE, … records). Fewer entries than commands means the budget ran out at the first
+-- command without one: the caller sends that command and the ones after it again to go on. One
+-- call with several commands does exactly what one call per command would, in the same order; it
+-- only saves the round trips and the per-call set-up.
 --
--- Events, compact (the command id is the applied entry's key, coinID the book's):
---   [kind, seq, orderSeq, time, userID, orderId, ...] with kind and the rest
---   1 NEW             side, orderType, timeInForce, price|null, quantity
---   2 TRADE           tradeSeq (tradeId '<coinID>-<tradeSeq>'), side, lastQty, lastPrice,
---                     maker (1|0), filledQty, leavesQty
---   3 CANCELED        filledQty
---   4 EXPIRED         reason, filledQty, expiredQty
---   5 REJECTED        reason, msg, coinID (the command's: it may name another market)
---   6 CANCEL_REJECTED reason, msg, coinID
--- Entries written by earlier versions hold events as JSON objects; they are still read, and an
--- in-progress entry of either kind goes on with compact events.
+-- Records are JSON arrays whose layout is defined once, in matcher/codec.ts: the wrapper fills
+-- in the constants this script names before it loads it (ORDER_QUANTITY, the position of an
+-- order record's quantity; TRADE_FORMAT, the string.format template of a TRADE event;
+-- KIND_TRADE, its kind code).
 --
 -- Written for speed, as Redis runs the whole chunk on every call: few closures sharing one state
 -- table (each closure and each captured local is rebuilt per call), string.format templates
@@ -52,33 +42,30 @@ local function encode(v)
   return cjsonEncode(v)
 end
 local MAX_SAFE = 9007199254740991
-local IN_PROGRESS = '{"inProgress":true,"events":['
-local QUEUED = '{"queued":true}'
 -- How far the workflows' clock (issuedAt) and Redis's may disagree.
 local CLOCK_SKEW_MS = 300000
 -- Queued commands one call applies at most (the rest in the next calls).
 local MAX_DEQUEUED_PER_CALL = 500
-local EXPIRED, REJECTED, CANCEL_REJECTED = 4, 5, 6 -- NEW 1, TRADE 2, CANCELED 3: inline
 
 -- The key of the order a command names, in the orders hash and in its book member.
 local function keyOf(c)
   return c.key or (c.userID .. '/' .. c.orderId)
 end
 
--- A command from its JSON text: an array as above, or (queued by an earlier version) an object
--- with the same fields by name. nil when it is neither.
+-- A command from its PLACE or CANCEL record; nil when the text is neither.
 local function readCommand(text)
   local a = cjson.decode(text)
   if type(a) ~= 'table' then return nil end
-  local kind = a[1]
-  if kind == 'p' and (#a == 12 or #a == 13) then
-    return { cmd = 'place', commandId = a[2], coinID = a[3], userID = a[4], orderId = a[5],
-      side = a[6], orderType = a[7], timeInForce = a[8], selfTradePrevention = a[9],
-      price = a[10], quantity = a[11], attempt = a[12], issuedAt = a[13] }
-  elseif kind == 'c' and #a == 5 then
-    return { cmd = 'cancel', commandId = a[2], coinID = a[3], userID = a[4], orderId = a[5] }
-  elseif kind == nil and (a.cmd == 'place' or a.cmd == 'cancel') then
-    return a
+  local kind = a[COMMAND_CMD]
+  if kind == CMD_PLACE and #a == PLACE_FIELDS then
+    return { cmd = 'place', commandId = a[PLACE_COMMAND_ID], coinID = a[PLACE_COIN_ID],
+      userID = a[PLACE_USER_ID], orderId = a[PLACE_ORDER_ID], side = a[PLACE_SIDE],
+      orderType = a[PLACE_ORDER_TYPE], timeInForce = a[PLACE_TIME_IN_FORCE],
+      selfTradePrevention = a[PLACE_SELF_TRADE_PREVENTION], price = a[PLACE_PRICE],
+      quantity = a[PLACE_QUANTITY], attempt = a[PLACE_ATTEMPT], issuedAt = a[PLACE_ISSUED_AT] }
+  elseif kind == CMD_CANCEL and #a == CANCEL_FIELDS then
+    return { cmd = 'cancel', commandId = a[CANCEL_COMMAND_ID], coinID = a[CANCEL_COIN_ID],
+      userID = a[CANCEL_USER_ID], orderId = a[CANCEL_ORDER_ID] }
   end
   return nil
 end
@@ -95,8 +82,8 @@ local cmds = {}
 for i = 2, #ARGV do
   local c = readCommand(ARGV[i])
   if not c then
-    return redis.error_reply('ERR argument ' .. i .. ': a command is ["p", 11 fields] or '
-      .. '["c", 4 fields]')
+    return redis.error_reply('ERR argument ' .. i .. ': a command is a PLACE record of '
+      .. PLACE_FIELDS .. ' fields or a CANCEL record of ' .. CANCEL_FIELDS)
   end
   local commandId, userID, orderId, coinID = c.commandId, c.userID, c.orderId, c.coinID
   if type(commandId) ~= 'string' or type(userID) ~= 'string' or type(orderId) ~= 'string'
@@ -107,15 +94,15 @@ for i = 2, #ARGV do
   cmds[i - 1] = c
 end
 
-local counters = redis.call('HMGET', KEYS[6], 'eventSeq', 'tradeSeq', 'bookSeq', 'queued', 'pending',
-  'forgottenTo')
-local config = redis.call('HMGET', KEYS[7], 'coinID', 'minQty', 'maxQty', 'minNotional',
+local counters = redis.call('HMGET', KEYS[KEY_COUNTERS], 'eventSeq', 'tradeSeq', 'bookSeq',
+  'queued', 'pending', 'forgottenTo')
+local config = redis.call('HMGET', KEYS[KEY_CONFIG], 'coinID', 'minQty', 'maxQty', 'minNotional',
   'retentionMs')
 local clock = redis.call('TIME')
 -- Each command's applied entry as the call began (false when none); S.applied has this call's.
 local ids = {}
 for i = 1, #cmds do ids[i] = cmds[i].commandId end
-local known = redis.call('HMGET', KEYS[4], unpack(ids))
+local known = redis.call('HMGET', KEYS[KEY_APPLIED], unpack(ids))
 -- The records of the orders the commands name, as the call began (false when none): one read.
 local orderKeys, prefetched = {}, {}
 for i = 1, #cmds do
@@ -126,10 +113,10 @@ for i = 1, #cmds do
   end
 end
 if #orderKeys > 0 then
-  local records = redis.call('HMGET', KEYS[3], unpack(orderKeys))
+  local records = redis.call('HMGET', KEYS[KEY_ORDERS], unpack(orderKeys))
   for i = 1, #orderKeys do prefetched[orderKeys[i]] = records[i] end
 end
--- The sweep left unfinished by an earlier call (JSON), as it was when this call began.
+-- The sweep left unfinished by an earlier call (a SWEEP record), as it was when this call began.
 local pending = counters[5]
 
 -- Everything the helpers share: one upvalue instead of many.
@@ -156,7 +143,7 @@ local S = {
   out = nil,
   -- Where a sweep stopped for lack of budget, for the next call.
   nextPending = false,
-  -- The unfinished sweep to resume before anything else (JSON), false once none is left.
+  -- The unfinished sweep to resume before anything else (a SWEEP record), false once none is left.
   pending = pending,
   -- Whether the call got past "already applied" for any command (else it writes nothing).
   changed = false,
@@ -185,59 +172,75 @@ local function nextSeq()
   return S.eventSeq
 end
 
--- Appends an event (compact, see the top), numbered by nextSeq, to the current command's.
-local function append(event)
-  local out = S.out
-  out[#out + 1] = event
+-- The record being written: its fields set by position, then written with its kind's format
+-- (one string.format call), so the field order is the layout's, not this script's.
+local R = {}
+
+-- Starts an event of the current command in R, about the order whose ids are uj and oj (JSON):
+-- the caller sets its kind's fields, then push appends it to the command's events.
+local function event(kind, orderSeq, uj, oj)
+  R[EVENT_KIND] = kind
+  R[EVENT_SEQ] = nextSeq()
+  R[EVENT_ORDER_SEQ] = orderSeq
+  R[EVENT_TIME] = S.now
+  R[EVENT_USER_ID] = uj
+  R[EVENT_ORDER_ID] = oj
 end
 
--- An event about the order whose ids are uj and oj (JSON); rest: the kind's fields. NEW, TRADE
--- and CANCELED, the frequent ones, are written with one format call each where they happen.
-local function emit(kind, uj, oj, orderSeq, rest)
-  append(fmt('[%d,%d,%d,%d,%s,%s,%s]', kind, nextSeq(), orderSeq, S.now, uj, oj, rest))
+local function push(format, n)
+  local out = S.out
+  out[#out + 1] = fmt(format, unpack(R, 1, n))
 end
 
 local function reject(uj, oj, code, msg, orderSeq)
-  emit(REJECTED, uj, oj, orderSeq, fmt('"%s",%s,%s', code, encode(msg), encode(S.ccoin)))
+  event(KIND_REJECTED, orderSeq, uj, oj)
+  R[REJECTED_REASON] = code
+  R[REJECTED_MSG] = encode(msg)
+  R[REJECTED_COIN_ID] = encode(S.ccoin)
+  push(REJECTED_FORMAT, REJECTED_FIELDS)
 end
 
 -- ── Order records ───────────────────────────────────────────────────────────────────────────
--- Stored as a JSON array (matcher/book.ts decodeOrder reads the same), a third of the object's
--- size and as quick for cjson to decode:
---   [2, side, orderType, timeInForce, selfTradePrevention, price|null, quantity, filled, status,
---    orderSeq, attempt, bookSeq, reason, userID, orderId]
--- bookSeq is 0 when the order is not on the book (its member is '%016d:' bookSeq .. key), reason
--- '' when none. Records written before this format are JSON objects and still read. Enumerated
--- fields are validated before a record exists, so they need no escaping.
+-- ORDER records (matcher/codec.ts decodeOrder reads the same). A resting order's member is
+-- MEMBER_FORMAT of its bookSeq and key. Enumerated fields are validated before a record exists,
+-- so they need no escaping.
 
 local function encodeOrder(o)
   local price, bookSeq = 'null', 0
   if o.price then price = fmt('%d', o.price) end
-  if o.member then bookSeq = tonumber(string.sub(o.member, 1, 16)) end
-  return fmt('[2,"%s","%s","%s","%s",%s,%d,%d,"%s",%d,%d,%d,"%s",%s,%s]', o.side, o.orderType,
-    o.timeInForce, o.selfTradePrevention, price, o.quantity, o.filled, o.status, o.orderSeq,
-    o.attempt, bookSeq, o.reason or '', o.uj, o.oj)
+  if o.member then bookSeq = tonumber(string.sub(o.member, 1, MEMBER_KEY_AT - 2)) end
+  R[ORDER_SIDE] = o.side
+  R[ORDER_ORDER_TYPE] = o.orderType
+  R[ORDER_TIME_IN_FORCE] = o.timeInForce
+  R[ORDER_SELF_TRADE_PREVENTION] = o.selfTradePrevention
+  R[ORDER_PRICE] = price
+  R[ORDER_QUANTITY] = o.quantity
+  R[ORDER_FILLED] = o.filled
+  R[ORDER_STATUS] = o.status
+  R[ORDER_ORDER_SEQ] = o.orderSeq
+  R[ORDER_ATTEMPT] = o.attempt
+  R[ORDER_BOOK_SEQ] = bookSeq
+  R[ORDER_REASON] = o.reason or ''
+  R[ORDER_USER_ID] = o.uj
+  R[ORDER_ORDER_ID] = o.oj
+  return fmt(ORDER_FORMAT, unpack(R, 1, ORDER_FIELDS))
 end
 
 -- The record under key, decoded, with its key and its ids as JSON (uj, oj) for events.
 local function decodeOrder(key, text)
   local f = cjson.decode(text)
-  if f[1] ~= 2 then -- a record of the JSON object format
-    if f.price == NULL then f.price = nil end
-    if f.member == NULL then f.member = nil end
-    if f.reason == NULL then f.reason = nil end
-    f.key, f.uj, f.oj = key, encode(f.userID), encode(f.orderId)
-    return f
-  end
-  local price, member, reason, userID, orderId = f[6], nil, nil, f[14], f[15]
+  local price, member, reason = f[ORDER_PRICE], nil, nil
+  local bookSeq, userID, orderId = f[ORDER_BOOK_SEQ], f[ORDER_USER_ID], f[ORDER_ORDER_ID]
   if price == NULL then price = nil end
-  if f[12] ~= 0 then member = fmt('%016d:%s', f[12], key) end
-  if f[13] ~= '' then reason = f[13] end
+  if bookSeq ~= 0 then member = fmt(MEMBER_FORMAT, bookSeq, key) end
+  if f[ORDER_REASON] ~= '' then reason = f[ORDER_REASON] end
   -- One constructor (member and reason too, even when nil): the table is sized once.
   return { key = key, uj = encode(userID), oj = encode(orderId), userID = userID,
-    orderId = orderId, side = f[2], orderType = f[3], timeInForce = f[4],
-    selfTradePrevention = f[5], price = price, quantity = f[7], filled = f[8], status = f[9],
-    orderSeq = f[10], attempt = f[11], member = member, reason = reason }
+    orderId = orderId, side = f[ORDER_SIDE], orderType = f[ORDER_ORDER_TYPE],
+    timeInForce = f[ORDER_TIME_IN_FORCE], selfTradePrevention = f[ORDER_SELF_TRADE_PREVENTION],
+    price = price, quantity = f[ORDER_QUANTITY], filled = f[ORDER_FILLED],
+    status = f[ORDER_STATUS], orderSeq = f[ORDER_ORDER_SEQ], attempt = f[ORDER_ATTEMPT],
+    member = member, reason = reason }
 end
 
 -- Marks the record changed: written back (once) at the end of the call.
@@ -256,7 +259,7 @@ local function getOrder(key)
   local o = S.orders[key]
   if o then return o end
   local json = S.stored[key]
-  if json == nil then json = redis.call('HGET', KEYS[3], key) end
+  if json == nil then json = redis.call('HGET', KEYS[KEY_ORDERS], key) end
   if not json then return nil end
   o = decodeOrder(key, json)
   S.orders[key] = o
@@ -269,16 +272,27 @@ local function expire(o, reason)
   o.orderSeq = o.orderSeq + 1
   o.status = 'EXPIRED'
   o.reason = reason
-  emit(EXPIRED, o.uj, o.oj, o.orderSeq, fmt('"%s",%d,%d', reason, o.filled, o.quantity - o.filled))
+  event(KIND_EXPIRED, o.orderSeq, o.uj, o.oj)
+  R[EXPIRED_REASON] = reason
+  R[EXPIRED_FILLED_QTY] = o.filled
+  R[EXPIRED_EXPIRED_QTY] = o.quantity - o.filled
+  push(EXPIRED_FORMAT, EXPIRED_FIELDS)
 end
 
--- One side of trade S.tradeSeq, with its TRADE event (one format call: the hottest event).
+-- One side of trade S.tradeSeq, with its TRADE event.
 local function fill(o, qty, price, maker)
   o.filled = o.filled + qty
   o.orderSeq = o.orderSeq + 1
   if o.filled == o.quantity then o.status = 'FILLED' else o.status = 'PARTIALLY_FILLED' end
-  append(fmt('[2,%d,%d,%d,%s,%s,%d,"%s",%d,%d,%d,%d,%d]', nextSeq(), o.orderSeq, S.now, o.uj,
-    o.oj, S.tradeSeq, o.side, qty, price, maker, o.filled, o.quantity - o.filled))
+  event(KIND_TRADE, o.orderSeq, o.uj, o.oj)
+  R[TRADE_TRADE_SEQ] = S.tradeSeq
+  R[TRADE_SIDE] = o.side
+  R[TRADE_LAST_QTY] = qty
+  R[TRADE_LAST_PRICE] = price
+  R[TRADE_MAKER] = maker
+  R[TRADE_FILLED_QTY] = o.filled
+  R[TRADE_LEAVES_QTY] = o.quantity - o.filled
+  push(TRADE_FORMAT, TRADE_FIELDS)
 end
 
 -- The best entry of the side under key ({member, score}), false when the side is empty.
@@ -307,8 +321,8 @@ end
 
 local function sweep(t, s)
   local buy, limit, stp = t.side == 'BUY', t.price, t.selfTradePrevention
-  local opp = KEYS[1]
-  if buy then opp = KEYS[2] end
+  local opp = KEYS[KEY_BIDS]
+  if buy then opp = KEYS[KEY_ASKS] end
   if s.phase == 'fok' then
     local need = t.quantity - t.filled
     while s.acc < need do
@@ -324,7 +338,7 @@ local function sweep(t, s)
       end
       if S.budget <= 0 then return false end
       S.budget = S.budget - 1
-      local maker = getOrder(string.sub(entry[1], 18))
+      local maker = getOrder(string.sub(entry[1], MEMBER_KEY_AT))
       if maker.userID == t.userID and stp ~= 'NONE' then
         if stp ~= 'EXPIRE_MAKER' then
           expire(t, 'FOK_NOT_FILLABLE')
@@ -347,7 +361,7 @@ local function sweep(t, s)
     if not ok then break end
     if S.budget <= 0 then return false end
     S.budget = S.budget - 1
-    local maker = getOrder(string.sub(entry[1], 18))
+    local maker = getOrder(string.sub(entry[1], MEMBER_KEY_AT))
     if maker.userID == t.userID and stp ~= 'NONE' then
       if stp ~= 'EXPIRE_MAKER' then expire(t, 'SELF_TRADE_PREVENTION') end
       if stp ~= 'EXPIRE_TAKER' then
@@ -368,8 +382,8 @@ local function sweep(t, s)
   if t.filled < t.quantity then
     if t.timeInForce == 'GTC' then
       S.bookSeq = S.bookSeq + 1
-      local member, key, score = fmt('%016d:%s', S.bookSeq, t.key), KEYS[2], t.price
-      if buy then key, score = KEYS[1], -score end
+      local member, key, score = fmt(MEMBER_FORMAT, S.bookSeq, t.key), KEYS[KEY_ASKS], t.price
+      if buy then key, score = KEYS[KEY_BIDS], -score end
       redis.call('ZADD', key, fmt('%d', score), member)
       t.member = member
       -- Equal scores sort by member, and members rise with bookSeq: a tie is not the new best.
@@ -387,8 +401,12 @@ local function runSweep(t, s)
   local done = sweep(t, s)
   saveOrder(t)
   if not done then
-    S.nextPending = fmt('{"commandId":%s,"orderKey":%s,"phase":"%s","cursor":%d,"acc":%d}', S.cidJ,
-      encode(t.key), s.phase, s.cursor, s.acc)
+    R[SWEEP_COMMAND_ID] = S.cidJ
+    R[SWEEP_ORDER_KEY] = encode(t.key)
+    R[SWEEP_PHASE] = s.phase
+    R[SWEEP_CURSOR] = s.cursor
+    R[SWEEP_ACC] = s.acc
+    S.nextPending = fmt(SWEEP_FORMAT, unpack(R, 1, SWEEP_FIELDS))
   end
 end
 
@@ -479,8 +497,8 @@ local function place(c)
         'price * quantity is below the minimum notional of %d', S.minNotional), 1)
     end
     if orderType == 'LIMIT_MAKER' then
-      local opp = KEYS[1]
-      if side == 'BUY' then opp = KEYS[2] end
+      local opp = KEYS[KEY_BIDS]
+      if side == 'BUY' then opp = KEYS[KEY_ASKS] end
       local top = best(opp)
       if top and ((side == 'BUY' and top[2] <= price) or (side == 'SELL' and -top[2] >= price)) then
         return reject(uj, oj, 'WOULD_CROSS', 'a LIMIT_MAKER order would trade at once', 1)
@@ -489,13 +507,13 @@ local function place(c)
   end
 
   -- NEW, then the sweep. One constructor: the record's table is sized once.
-  if price then
-    append(fmt('[1,%d,1,%d,%s,%s,"%s","%s","%s",%d,%d]', nextSeq(), S.now, uj, oj, side,
-      orderType, tif, price, qty))
-  else
-    append(fmt('[1,%d,1,%d,%s,%s,"%s","%s","%s",null,%d]', nextSeq(), S.now, uj, oj, side,
-      orderType, tif, qty))
-  end
+  event(KIND_NEW, 1, uj, oj)
+  R[NEW_SIDE] = side
+  R[NEW_ORDER_TYPE] = orderType
+  R[NEW_TIME_IN_FORCE] = tif
+  if price then R[NEW_PRICE] = fmt('%d', price) else R[NEW_PRICE] = 'null' end
+  R[NEW_QUANTITY] = qty
+  push(NEW_FORMAT, NEW_FIELDS)
   local o = { key = key, uj = uj, oj = oj, userID = c.userID, orderId = c.orderId, side = side,
     orderType = orderType, timeInForce = tif, selfTradePrevention = stp, price = price,
     quantity = qty, filled = 0, status = 'NEW', orderSeq = 1, attempt = attempt }
@@ -507,14 +525,18 @@ end
 local function cancel(c)
   local o = c.coinID == S.coin and getOrder(keyOf(c))
   if not o or not o.member then
-    return emit(CANCEL_REJECTED, encode(c.userID), encode(c.orderId), 0,
-      fmt('"UNKNOWN_ORDER",%s,%s', encode('no open order ' .. c.orderId .. ' of ' .. c.userID),
-        encode(S.ccoin)))
+    event(KIND_CANCEL_REJECTED, 0, encode(c.userID), encode(c.orderId))
+    R[CANCEL_REJECTED_REASON] = 'UNKNOWN_ORDER'
+    R[CANCEL_REJECTED_MSG] = encode('no open order ' .. c.orderId .. ' of ' .. c.userID)
+    R[CANCEL_REJECTED_COIN_ID] = encode(S.ccoin)
+    return push(CANCEL_REJECTED_FORMAT, CANCEL_REJECTED_FIELDS)
   end
-  if o.side == 'BUY' then unbook(KEYS[1], o) else unbook(KEYS[2], o) end
+  if o.side == 'BUY' then unbook(KEYS[KEY_BIDS], o) else unbook(KEYS[KEY_ASKS], o) end
   o.status = 'CANCELED'
   o.orderSeq = o.orderSeq + 1
-  append(fmt('[3,%d,%d,%d,%s,%s,%d]', nextSeq(), o.orderSeq, S.now, o.uj, o.oj, o.filled))
+  event(KIND_CANCELED, o.orderSeq, o.uj, o.oj)
+  R[CANCELED_FILLED_QTY] = o.filled
+  push(CANCELED_FORMAT, CANCELED_FIELDS)
   saveOrder(o)
 end
 
@@ -539,7 +561,7 @@ local function flush()
         closed[#closed + 1] = encode(key)
       end
     end
-    redis.call('HSET', KEYS[3], unpack(args))
+    redis.call('HSET', KEYS[KEY_ORDERS], unpack(args))
   end
   n = #S.appliedIds
   if n > 0 then
@@ -549,23 +571,26 @@ local function flush()
       args[2 * i - 1] = id
       args[2 * i] = S.applied[id]
     end
-    redis.call('HSET', KEYS[4], unpack(args))
+    redis.call('HSET', KEYS[KEY_APPLIED], unpack(args))
   end
   if S.firstSeq then
-    redis.call('XADD', KEYS[5], '*', 'seq', fmt('%d-%d', S.firstSeq, S.eventSeq), 'cmds',
+    redis.call('XADD', KEYS[KEY_EVENTS], '*', 'seq', fmt('%d-%d', S.firstSeq, S.eventSeq), 'cmds',
       '[' .. table.concat(S.refs, ',') .. ']')
   end
   if #S.finished > 0 or #closed > 0 then
-    redis.call('RPUSH', KEYS[9], fmt('[%d,%d,[%s],[%s]]', S.now, S.eventSeq,
-      table.concat(S.finished, ','), table.concat(closed, ',')))
+    R[HISTORY_TIME] = S.now
+    R[HISTORY_EVENT_SEQ] = S.eventSeq
+    R[HISTORY_COMMAND_IDS] = '[' .. table.concat(S.finished, ',') .. ']'
+    R[HISTORY_ORDER_KEYS] = '[' .. table.concat(closed, ',') .. ']'
+    redis.call('RPUSH', KEYS[KEY_HISTORY], fmt(HISTORY_FORMAT, unpack(R, 1, HISTORY_FIELDS)))
   end
   if not S.changed then return end
-  redis.call('HSET', KEYS[6], 'eventSeq', fmt('%d', S.eventSeq), 'tradeSeq', fmt('%d', S.tradeSeq),
-    'bookSeq', fmt('%d', S.bookSeq), 'queued', fmt('%d', S.queued))
+  redis.call('HSET', KEYS[KEY_COUNTERS], 'eventSeq', fmt('%d', S.eventSeq), 'tradeSeq',
+    fmt('%d', S.tradeSeq), 'bookSeq', fmt('%d', S.bookSeq), 'queued', fmt('%d', S.queued))
   if S.nextPending then
-    redis.call('HSET', KEYS[6], 'pending', S.nextPending)
+    redis.call('HSET', KEYS[KEY_COUNTERS], 'pending', S.nextPending)
   elseif pending and not S.pending then
-    redis.call('HDEL', KEYS[6], 'pending')
+    redis.call('HDEL', KEYS[KEY_COUNTERS], 'pending')
   end
 end
 
@@ -615,14 +640,16 @@ end
 local function trim()
   local published
   for _ = 1, 2 do
-    local text = redis.call('LINDEX', KEYS[9], 0)
+    local text = redis.call('LINDEX', KEYS[KEY_HISTORY], 0)
     if not text then return end
     local entry = cjson.decode(text)
-    local time, eventSeq, ids, orderKeys = entry[1], entry[2], entry[3], entry[4]
+    local time, eventSeq = entry[HISTORY_TIME], entry[HISTORY_EVENT_SEQ]
+    local ids, orderKeys = entry[HISTORY_COMMAND_IDS], entry[HISTORY_ORDER_KEYS]
     if time > S.now - S.retentionMs then return end
     if published == nil then
-      -- The first event still in the outbox (entries of the v1 format hold no seq: wait).
-      local first = redis.call('XRANGE', KEYS[5], '-', '+', 'COUNT', 1)[1]
+      -- The last event before the first one still in the outbox (its entry's seq is
+      -- '<first>-<last>').
+      local first = redis.call('XRANGE', KEYS[KEY_EVENTS], '-', '+', 'COUNT', 1)[1]
       published = math.huge
       if first then
         local f = first[2]
@@ -633,12 +660,12 @@ local function trim()
       end
     end
     if eventSeq > published then return end
-    redis.call('LPOP', KEYS[9])
-    if #ids > 0 then redis.call('HDEL', KEYS[4], unpack(ids)) end
-    if #orderKeys > 0 then redis.call('HDEL', KEYS[3], unpack(orderKeys)) end
+    redis.call('LPOP', KEYS[KEY_HISTORY])
+    if #ids > 0 then redis.call('HDEL', KEYS[KEY_APPLIED], unpack(ids)) end
+    if #orderKeys > 0 then redis.call('HDEL', KEYS[KEY_ORDERS], unpack(orderKeys)) end
     if not S.forgottenTo or time > S.forgottenTo then
       S.forgottenTo = time
-      redis.call('HSET', KEYS[6], 'forgottenTo', fmt('%d', time))
+      redis.call('HSET', KEYS[KEY_COUNTERS], 'forgottenTo', fmt('%d', time))
     end
   end
 end
@@ -653,7 +680,7 @@ end
 -- again. Commands are thus applied in the order they reached Redis, whoever sent them.
 local function defer(i, stored)
   if not stored then
-    redis.call('RPUSH', KEYS[8], ARGV[i + 1])
+    redis.call('RPUSH', KEYS[KEY_QUEUE], ARGV[i + 1])
     setApplied(cmds[i].commandId, QUEUED)
     S.queued = S.queued + 1
   end
@@ -677,14 +704,16 @@ local function step(i)
   -- 1. A sweep left unfinished by an earlier call comes first: nothing may interleave with it.
   if S.pending then
     local p = cjson.decode(S.pending)
-    S.cid, S.cidJ, S.ccoin, S.out = p.commandId, encode(p.commandId), S.coin, {}
-    local prior = string.sub(S.applied[p.commandId] or redis.call('HGET', KEYS[4], p.commandId),
+    local sweepId = p[SWEEP_COMMAND_ID]
+    S.cid, S.cidJ, S.ccoin, S.out = sweepId, encode(sweepId), S.coin, {}
+    local prior = string.sub(S.applied[sweepId] or redis.call('HGET', KEYS[KEY_APPLIED], sweepId),
       #IN_PROGRESS + 1, -3)
-    runSweep(getOrder(p.orderKey), { phase = p.phase, cursor = p.cursor, acc = p.acc })
+    runSweep(getOrder(p[SWEEP_ORDER_KEY]),
+      { phase = p[SWEEP_PHASE], cursor = p[SWEEP_CURSOR], acc = p[SWEEP_ACC] })
     local entry = finish(prior)
     if not entry then return defer(i, stored) end
     S.pending = false
-    if p.commandId == commandId then return entry end
+    if sweepId == commandId then return entry end
   end
 
   -- 2. Then the commands that arrived while it was pending, in arrival order.
@@ -697,7 +726,7 @@ local function step(i)
       if entry and string.byte(entry, 1) == 91 then return entry end
       return defer(i, stored)
     end
-    local queued = redis.call('LPOP', KEYS[8])
+    local queued = redis.call('LPOP', KEYS[KEY_QUEUE])
     S.queued = S.queued - 1
     S.dequeued = S.dequeued + 1
     if not applyCommand(readCommand(queued)) then return defer(i, stored) end

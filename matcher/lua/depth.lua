@@ -1,6 +1,7 @@
 -- Aggregated depth: the best ARGV[1] price levels of each side, in priority order.
--- KEYS: 1 bids, 2 asks, 3 orders. Returns { {price, qty, price, qty, ...} bids, {...} asks }.
--- Read-only; one call sees one consistent book.
+-- KEYS: the book's keys, as apply.lua takes them; this reads KEY_BIDS, KEY_ASKS and KEY_ORDERS.
+-- Returns { {price, qty, price, qty, ...} bids, {...} asks }. Read-only; one call sees one
+-- consistent book. Records: matcher/codec.ts (see apply.lua).
 
 local levels = tonumber(ARGV[1])
 local PAGE = 128
@@ -13,9 +14,9 @@ local function side(key, sign)
     if #entries == 0 then return result end
     local keys = {}
     for i = 1, #entries, 2 do
-      keys[#keys + 1] = string.sub(entries[i], 18)
+      keys[#keys + 1] = string.sub(entries[i], MEMBER_KEY_AT)
     end
-    local records = redis.call('HMGET', KEYS[3], unpack(keys))
+    local records = redis.call('HMGET', KEYS[KEY_ORDERS], unpack(keys))
     for i = 1, #keys do
       local price = sign * tonumber(entries[2 * i])
       if price ~= current then
@@ -26,11 +27,7 @@ local function side(key, sign)
         result[2 * count] = 0
       end
       local o = cjson.decode(records[i])
-      local quantity, filled = o.quantity, o.filled
-      if o[1] == 2 then -- the array format (see apply.lua): quantity and filled are 7th and 8th
-        quantity, filled = o[7], o[8]
-      end
-      result[2 * count] = result[2 * count] + quantity - filled
+      result[2 * count] = result[2 * count] + o[ORDER_QUANTITY] - o[ORDER_FILLED]
     end
     start = start + PAGE
   end
@@ -39,4 +36,4 @@ end
 if not levels or levels < 1 then
   return { {}, {} }
 end
-return { side(KEYS[1], -1), side(KEYS[2], 1) }
+return { side(KEYS[KEY_BIDS], -1), side(KEYS[KEY_ASKS], 1) }

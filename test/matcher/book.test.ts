@@ -753,6 +753,22 @@ describe('outbox and keys', () => {
     await book.place(market('h', '8', 'SELL', 4));
     expect((await book.depth(1)).bids).toEqual([{ price: 100, quantity: 5 }]);
   });
+
+  test('order records keep ids holding bars, slashes, quotes, backslashes and non-ASCII', async () => {
+    const book = await newBook();
+    const ref = new ReferenceBook(tst);
+    const cmds: PlaceCommand[] = [
+      limit('ü|/"x', 'o|1\\', 'SELL', 100, 3),
+      limit('b|', '|', 'BUY', 100, 1),
+    ];
+    for (const c of cmds) expect(timeless(await book.apply(c))).toEqual(timeless(ref.apply(c)));
+    expect(await book.order('ü|/"x', 'o|1\\')).toEqual(ref.orders.get('ü|/"x/o|1\\'));
+    expect(await book.order('b|', '|')).toEqual(ref.orders.get('b|/|'));
+    expect(await book.snapshot()).toEqual(ref.snapshot());
+    const cancel = cancelCmd('ü|/"x', 'o|1\\');
+    expect(timeless(await book.apply(cancel))).toEqual(timeless(ref.apply(cancel)));
+    expect(await book.snapshot()).toEqual(ref.snapshot());
+  });
 });
 
 describe('bounded work per script call', () => {

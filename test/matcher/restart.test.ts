@@ -1,20 +1,14 @@
 // A Redis crash (kill -9) in the middle of a stream, with a sweep left half done, loses nothing:
 // after the restart from the AOF the book, outbox and applied commands carry on as if nothing
 // happened (the script cache is gone, so the wrapper meets NOSCRIPT and reloads).
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import Redis from 'ioredis';
-import { openBook } from '../../matcher/book';
+import { applyScriptSha as applySha, openBook } from '../../matcher/book';
 import { freePort, startRedis, type ManagedProcess } from '../../scripts/services';
 import { ReferenceBook } from '../support/referenceBook';
 import { namespace, tst } from './support';
 import { expectSameEndState, opArb, runStream, StreamBuilder, type Op } from './streams';
-
-const applySha = createHash('sha1')
-  .update(readFileSync(path.join(__dirname, '../../matcher/lua/apply.lua')))
-  .digest('hex');
 
 let server: ManagedProcess | undefined;
 afterAll(async () => {

@@ -5,7 +5,8 @@
 import fc from 'fast-check';
 import type Redis from 'ioredis';
 import type { MatcherCommand, MatcherEvent, PlaceCommand } from '../../domain/order';
-import { decodeOrder, type Book, type BookSnapshot } from '../../matcher/book';
+import type { Book, BookSnapshot } from '../../matcher/book';
+import { decodeOrder } from '../../matcher/codec';
 import type { ReferenceBook } from '../support/referenceBook';
 import { outbox, timeless } from './support';
 
