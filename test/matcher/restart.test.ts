@@ -9,6 +9,7 @@ import Redis from 'ioredis';
 import { openBook } from '../../matcher/book';
 import { freePort, startRedis, type ManagedProcess } from '../../scripts/services';
 import { ReferenceBook } from '../support/referenceBook';
+import { inRunDir } from '../support/runDir';
 import { namespace, tst } from './support';
 import { expectSameEndState, opArb, runStream, StreamBuilder, type Op } from './streams';
 
@@ -22,9 +23,7 @@ afterAll(async () => {
 });
 
 test('kill -9 mid-stream and mid-sweep, restart from the AOF: nothing lost', async () => {
-  const runDir = process.env.TEST_RUN_DIR;
-  if (!runDir) throw new Error('TEST_RUN_DIR is unset: run through jest');
-  const dataDir = path.join(runDir, `redis-restart-${process.pid}`);
+  const dataDir = inRunDir(`redis-restart-${process.pid}`);
   const port = await freePort();
   const start = () => startRedis({ port, dataDir, sink: { kind: 'file', path: `${dataDir}.log` } });
   const url = `redis://127.0.0.1:${port}`;

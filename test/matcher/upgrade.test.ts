@@ -9,7 +9,8 @@ import type { MatcherCommand, MatcherEvent } from '../../domain/order';
 import { decodeOrder, keyList, openBook, type Book } from '../../matcher/book';
 import { outboxEventBodies } from '../../matcher/publisher';
 import { ReferenceBook } from '../support/referenceBook';
-import { cancelCmd, connect, limit, namespace, placeCmd, timeless, tst } from './support';
+import { testRedis } from '../support/redis';
+import { cancelCmd, limit, namespace, placeCmd, timeless, tst } from './support';
 
 const fixture = (name: string) => readFileSync(path.join(__dirname, 'fixtures', name), 'utf8');
 const v1 = fixture('apply.v1.lua');
@@ -19,7 +20,7 @@ let redis: Redis;
 let book: Book;
 
 beforeAll(async () => {
-  redis = connect();
+  redis = testRedis();
   book = await openBook(redis, tst, { namespace: namespace('upgrade'), maxMatchesPerCall: 2 });
 });
 afterAll(async () => {

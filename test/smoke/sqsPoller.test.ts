@@ -13,7 +13,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { SqsPoller } from '../../config/sqsPoller';
 import { createLogger } from '../../config/logger';
 import { ensureOrderChannels } from '../../scripts/localAws';
-import { eventually } from '../support/stack';
+import { eventually } from '../support/eventually';
 
 const sqs = new SQSClient({});
 const sns = new SNSClient({});

@@ -1,5 +1,0 @@
-// Imported first by the gateway tests: keeps the gateway's pino logs out of the test output
-// (GATEWAY_TEST_LOG_LEVEL=debug shows them).
-import { log } from '../../gateway/log';
-
-log.level = process.env.GATEWAY_TEST_LOG_LEVEL ?? 'silent';
