@@ -9,7 +9,6 @@ const shared = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   transform: { '^.+\\.ts$': 'ts-jest' },
-  setupFiles: ['<rootDir>/test/support/quietTemporal.ts'],
   modulePathIgnorePatterns: ['<rootDir>/.tools', '<rootDir>/.data', '<rootDir>/cdk.out'],
 };
 
@@ -20,6 +19,8 @@ module.exports = {
     {
       ...shared,
       displayName: 'servers',
+      // Unit tests do without: loading Temporal's worker costs every test file time.
+      setupFiles: ['<rootDir>/test/support/quietTemporal.ts'],
       testMatch: ['**/*.test.ts'],
       testPathIgnorePatterns: ['/node_modules/', unitTest],
       globalSetup: '<rootDir>/test/support/globalSetup.ts',
