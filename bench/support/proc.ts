@@ -12,7 +12,6 @@ import { projectRoot } from '../../scripts/services';
 
 export const runDir = path.join(projectRoot, '.data', 'run');
 
-
 export function readPid(name: string): number | undefined {
   try {
     const pid = Number(readFileSync(path.join(runDir, `${name}.pid`), 'utf8').trim());

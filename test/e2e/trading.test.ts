@@ -3,15 +3,14 @@
 // twin's @connections API. Only the servers' ports and names are this file's own.
 import { createPushStatus } from '../../activities/pushStatus';
 import type { ExecutionReport, OrderSnapshot } from '../../domain/orderPresenter';
+import { seedOrderText, uniqueUser } from '../support/orders';
 import {
   ConnectRefusedError,
   connectAs,
-  seedOrderText,
   startTestTwin,
   TradingClient,
-  uniqueUser,
   type GatewayTwin,
-} from '../gateway/helpers';
+} from '../support/twin';
 import { createTestChannels, startServicesInProcess, type TestChannels } from '../support/stack';
 
 let channels: TestChannels;

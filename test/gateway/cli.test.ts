@@ -6,7 +6,9 @@ import {
   ApiGatewayManagementApiClient,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
-import { connectionsOf, eventually, useTestTwin, uniqueUser } from './helpers';
+import { connectionsOf, useTestTwin } from './helpers';
+import { eventually } from '../support/eventually';
+import { uniqueUser } from '../support/orders';
 import { verifyToken } from '../../gateway/auth';
 import { formatReport, formatSnapshot, trimQty } from '../../client/format';
 import type { ExecutionReport, OrderSnapshot } from '../../domain/orderPresenter';
@@ -159,7 +161,7 @@ test('trade watch prints each pushed report as one line', async () => {
         Data: JSON.stringify({ ...report, userID: user }),
       }),
     );
-    await eventually(() => lines.length > 0, 15_000); // a cold tsx child on a busy machine
+    await eventually(() => lines.length > 0, 'a line from trade watch');
     expect(lines[0]).toContain('PARTIALLY_FILLED BUY 0.5 BTC @ 30000.00  filled 0.2/0.5');
   } finally {
     sdk.destroy();

@@ -5,16 +5,11 @@ import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import * as core from '../../client/tradingClient';
 import { createDefaultHandler } from '../../gateway/handlers/default';
-import {
-  connectAs,
-  connectionsOf,
-  eventually,
-  startTestTwin,
-  testRedis,
-  tokenFor,
-  uniqueUser,
-  type GatewayTwin,
-} from './helpers';
+import { connectionsOf } from './helpers';
+import { eventually } from '../support/eventually';
+import { uniqueUser } from '../support/orders';
+import { testRedis } from '../support/redis';
+import { connectAs, startTestTwin, tokenFor, type GatewayTwin } from '../support/twin';
 
 let twin: GatewayTwin;
 const redis = testRedis();
@@ -49,7 +44,7 @@ test('after the gateway drops the connection the client reconnects, tells its li
   client.onDisconnect(({ code }) => lost.push(code));
   client.onReconnect(() => back++);
   await dropConnectionOf(user);
-  await eventually(() => back === 1);
+  await eventually(() => back === 1, 'the client to reconnect once');
   expect(lost).toEqual([1000]);
   expect(client.stats).toEqual({ disconnects: 1, resent: 0 });
   await expect(client.request('ping')).resolves.toMatchObject({ status: 200 });

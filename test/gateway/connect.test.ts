@@ -1,16 +1,15 @@
 // $connect over a real socket: the REQUEST authorizer, then $connect recording the connection per
 // user in Redis; $disconnect forgetting it.
+import { connectionsOf, useTestTwin } from './helpers';
+import { eventually } from '../support/eventually';
+import { uniqueUser } from '../support/orders';
 import {
   ConnectRefusedError,
   TradingClient,
   connectAs,
-  connectionsOf,
-  eventually,
   startTestTwin,
-  useTestTwin,
   tokenFor,
-  uniqueUser,
-} from './helpers';
+} from '../support/twin';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SignJWT } from 'jose';
 import { randomUUID } from 'node:crypto';
@@ -48,7 +47,10 @@ test('a token in the Authorization header is accepted; the connection is recorde
   expect(pong).toMatchObject({ id: 'r1', status: 200 });
 
   await client.close();
-  await eventually(async () => (await redis.exists(connectionKeys.byId(connectionId!))) === 0);
+  await eventually(
+    async () => (await redis.exists(connectionKeys.byId(connectionId!))) === 0,
+    'the connection gone from Redis',
+  );
   expect(await redis.zrange(connectionKeys.byUser(user), 0, -1)).toEqual([]);
 });
 
@@ -56,20 +58,28 @@ test('a token in ?token= is accepted (browsers cannot set headers)', async () =>
   const user = uniqueUser('qs');
   const client = await connectAs(env.twin, user, { tokenIn: 'query' });
   expect(await client.request('ping')).toMatchObject({ status: 200 });
-  expect(await eventually(() => redis.zcard(connectionKeys.byUser(user)))).toBe(1);
+  expect(
+    await eventually(() => redis.zcard(connectionKeys.byUser(user)), 'the connection in Redis'),
+  ).toBe(1);
   await client.close();
 });
 
 test('two connections of one user are both recorded', async () => {
   const user = uniqueUser('two');
   const [a, b] = [await connectAs(env.twin, user), await connectAs(env.twin, user)];
-  expect(await eventually(async () => (await redis.zcard(connectionKeys.byUser(user))) === 2)).toBe(
-    true,
-  );
+  expect(
+    await eventually(
+      async () => (await redis.zcard(connectionKeys.byUser(user))) === 2,
+      'two connections in Redis',
+    ),
+  ).toBe(true);
   await Promise.all([a.close(), b.close()]);
-  expect(await eventually(async () => (await redis.zcard(connectionKeys.byUser(user))) === 0)).toBe(
-    true,
-  );
+  expect(
+    await eventually(
+      async () => (await redis.zcard(connectionKeys.byUser(user))) === 0,
+      'no connection in Redis',
+    ),
+  ).toBe(true);
 });
 
 test('no token, a bad signature, an expired token or a bad subject: the upgrade is refused with 401', async () => {

@@ -1,12 +1,8 @@
 // API Gateway's limits as the twin enforces them, and its health and metrics endpoints.
-import {
-  connectAs,
-  eventually,
-  startTestTwin,
-  testRedis,
-  uniqueUser,
-  type GatewayTwin,
-} from './helpers';
+import { connectAs, startTestTwin, type GatewayTwin } from '../support/twin';
+import { eventually } from '../support/eventually';
+import { uniqueUser } from '../support/orders';
+import { testRedis } from '../support/redis';
 import { connectionKeys } from '../../connections/registry';
 import { TokenBucket } from '../../gateway/local/rateLimit';
 
@@ -109,9 +105,14 @@ test('an idle connection is closed with 1001 after the idle timeout and forgotte
     const keepBusy = setInterval(() => void busy.request('ping').catch(() => undefined), 100);
     await expect(idle.closed).resolves.toEqual({ code: 1001, reason: 'Going away' });
     clearInterval(keepBusy);
-    expect(await eventually(() => twin.connectionIds().length === 1)).toBe(true);
+    expect(await eventually(() => twin.connectionIds().length === 1, 'one open connection')).toBe(
+      true,
+    );
     expect(
-      await eventually(async () => (await redis.zcard(connectionKeys.byUser(user))) === 1),
+      await eventually(
+        async () => (await redis.zcard(connectionKeys.byUser(user))) === 1,
+        'one connection in Redis',
+      ),
     ).toBe(true);
     await busy.close();
   } finally {
@@ -135,7 +136,10 @@ test('close() says goodbye to every connection (1001), runs $disconnect, and sto
   const twin = await startTestTwin({ closeHandlerClients: false });
   const user = uniqueUser('stop');
   const client = await connectAs(twin, user);
-  await eventually(async () => (await redis.zcard(connectionKeys.byUser(user))) === 1);
+  await eventually(
+    async () => (await redis.zcard(connectionKeys.byUser(user))) === 1,
+    'the connection in Redis',
+  );
   await twin.close();
   await expect(client.closed).resolves.toMatchObject({ code: 1001 });
   expect(await redis.zcard(connectionKeys.byUser(user))).toBe(0);

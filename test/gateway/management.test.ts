@@ -7,15 +7,11 @@ import {
   PayloadTooLargeException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
-import {
-  connectAs,
-  connectionsOf,
-  eventually,
-  startTestTwin,
-  testRedis,
-  uniqueUser,
-  type GatewayTwin,
-} from './helpers';
+import { connectionsOf } from './helpers';
+import { eventually } from '../support/eventually';
+import { uniqueUser } from '../support/orders';
+import { testRedis } from '../support/redis';
+import { connectAs, startTestTwin, type GatewayTwin } from '../support/twin';
 import { connectionKeys } from '../../connections/registry';
 
 let twin: GatewayTwin;
@@ -109,7 +105,10 @@ test('DeleteConnection closes the socket and $disconnect forgets it', async () =
   const id = await connectionOf(user);
   await sdk.send(new DeleteConnectionCommand({ ConnectionId: id }));
   await expect(client.closed).resolves.toMatchObject({ code: 1000 });
-  await eventually(async () => (await redis.exists(connectionKeys.byId(id))) === 0);
+  await eventually(
+    async () => (await redis.exists(connectionKeys.byId(id))) === 0,
+    'the connection gone from Redis',
+  );
   expect(await redis.zcard(connectionKeys.byUser(user))).toBe(0);
   expect(twin.connectionIds()).not.toContain(id);
 });
@@ -119,7 +118,7 @@ test('a gone connection: the SDK throws GoneException for post, get and delete (
   const client = await connectAs(twin, user);
   const id = await connectionOf(user);
   await client.close();
-  await eventually(() => !twin.connectionIds().includes(id));
+  await eventually(() => !twin.connectionIds().includes(id), 'the connection gone from the twin');
   for (const command of [
     new PostToConnectionCommand({ ConnectionId: id, Data: '{}' }),
     new GetConnectionCommand({ ConnectionId: id }),

@@ -1,7 +1,7 @@
 // order.place up to the Temporal call: the seed's message exactly as written passes validation and
 // becomes update-with-start of orderWorkflow with the contract's options. The full flow (a worker
 // running the workflow) is in the end-to-end tests.
-import './quiet';
+import '../support/quietGateway';
 import { randomUUID } from 'node:crypto';
 import {
   ApplicationFailure,
@@ -19,7 +19,7 @@ import { createMethods, type CallContext } from '../../gateway/methods';
 import { serviceLogger } from '../../platform/log';
 import type { WebSocketEvent } from '../../gateway/types';
 import { submitUpdate } from '../../workflows/messages';
-import { seedOrderText, uniqueUser } from './helpers';
+import { seedOrderText, uniqueUser } from '../support/orders';
 
 const log = serviceLogger('gateway');
 

@@ -1,5 +1,8 @@
 // The pushStatus activity, called directly as a function against a real twin and Redis.
-import { connectAs, eventually, useTestTwin, uniqueUser } from './helpers';
+import { useTestTwin } from './helpers';
+import { eventually } from '../support/eventually';
+import { uniqueUser } from '../support/orders';
+import { connectAs } from '../support/twin';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { createPushStatus } from '../../activities/pushStatus';
 import { connectionKeys, registerConnection } from '../../connections/registry';
@@ -34,7 +37,10 @@ test('delivers a report to every connection of the user, drops a gone one from R
   const user = uniqueUser('push');
   const [a, b] = [await connectAs(env.twin, user), await connectAs(env.twin, user)];
   const other = await connectAs(env.twin, uniqueUser('other'));
-  await eventually(async () => (await redis.zcard(connectionKeys.byUser(user))) === 2);
+  await eventually(
+    async () => (await redis.zcard(connectionKeys.byUser(user))) === 2,
+    'both connections in Redis',
+  );
   // A connection whose $disconnect was lost: recorded in Redis, gone from the gateway.
   await registerConnection(redis, { connectionId: 'Stale000000000=', userID: user });
 

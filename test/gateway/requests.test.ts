@@ -1,13 +1,8 @@
 // The envelope over a real socket: every answer echoes the request id; bad input is a 400 naming
 // the field; another user's order is 403; an unknown order is 404. Runs against the real Temporal
 // of the global set-up (no worker needed: nothing here reaches a workflow).
-import {
-  connectAs,
-  startTestTwin,
-  uniqueUser,
-  type GatewayTwin,
-  type TradingClient,
-} from './helpers';
+import { connectAs, startTestTwin, type GatewayTwin, type TradingClient } from '../support/twin';
+import { uniqueUser } from '../support/orders';
 
 let twin: GatewayTwin;
 let client: TradingClient;

@@ -9,13 +9,13 @@ import type { orderWorkflow } from '../../workflows/orderWorkflow';
 import { acceptedOrder, submitOrder, uniqueUser } from '../support/orders';
 import {
   createTestChannels,
-  eventually,
   spawnService,
   temporalClient,
-  testRedis,
   type ServiceName,
   type TestChannels,
 } from '../support/stack';
+import { eventually } from '../support/eventually';
+import { testRedis } from '../support/redis';
 
 jest.setTimeout(90_000);
 

@@ -4,18 +4,19 @@ import type { Client } from '@temporalio/client';
 import { openBook, type Book } from '../../matcher/book';
 import { markets } from '../../config/markets';
 import type { ExecutionReport, OrderSnapshot } from '../../domain/orderPresenter';
-import { cancelUpdate, statusQuery } from '../../workflows/messages';
+import { cancelUpdate } from '../../workflows/messages';
 import type { orderWorkflow } from '../../workflows/orderWorkflow';
 import { recordHistory } from '../support/histories';
-import { acceptedOrder, submitOrder, uniqueUser } from '../support/orders';
+import { acceptedOrder, statusBecomes, submitOrder, uniqueUser } from '../support/orders';
 import {
   createTestChannels,
-  eventually,
   startServicesInProcess,
   temporalClient,
-  testRedis,
   type TestChannels,
 } from '../support/stack';
+import { eventually } from '../support/eventually';
+import { testRedis } from '../support/redis';
+import { visibleWorkflowIds } from '../support/visibility';
 
 let channels: TestChannels;
 let client: Client;
@@ -46,16 +47,8 @@ const place = (params: Record<string, unknown>): Promise<OrderSnapshot> =>
   submitOrder(client, acceptedOrder({ coinID: 'BTC', ...params }), channels.taskQueue);
 const handleOf = (snapshot: OrderSnapshot) =>
   client.workflow.getHandle<typeof orderWorkflow>(snapshot.workflowId);
-const statusOf = (snapshot: OrderSnapshot) => handleOf(snapshot).query(statusQuery);
 const reportsOf = (userID: string, orderId: string) =>
   reports.filter((r) => r.userID === userID && r.orderId === orderId);
-
-async function statusBecomes(snapshot: OrderSnapshot, status: string): Promise<OrderSnapshot> {
-  return eventually(async () => {
-    const now = await statusOf(snapshot);
-    return now.status === status ? now : undefined;
-  }, `${snapshot.workflowId} ${status}`);
-}
 
 test('crossing orders of two users both end FILLED with the same trade id', async () => {
   const seller = uniqueUser('seller');
@@ -70,7 +63,7 @@ test('crossing orders of two users both end FILLED with the same trade id', asyn
   });
   // Answered once durably enqueued: PENDING_NEW, or NEW when the matcher was quicker.
   expect(['PENDING_NEW', 'NEW']).toContain(sell.status);
-  await statusBecomes(sell, 'NEW');
+  await statusBecomes(client, sell, 'NEW');
   const buy = await place({
     orderId: 'b-1',
     type: 'BUY',
@@ -118,17 +111,15 @@ test('partial fill: the maker rests PARTIALLY_FILLED and operators find it by se
     quantity: 5,
     price: 101,
   });
-  await statusBecomes(resting, 'NEW');
+  await statusBecomes(client, resting, 'NEW');
   const take = await place({ orderId: 'p-2', type: 'BUY', userID: taker, quantity: 2, price: 101 });
   expect(await handleOf(take).result()).toMatchObject({ status: 'FILLED', filledQty: '2.00000' });
-  const partial = await statusBecomes(resting, 'PARTIALLY_FILLED');
+  const partial = await statusBecomes(client, resting, 'PARTIALLY_FILLED');
   expect(partial).toMatchObject({ filledQty: '2.00000', leavesQty: '3.00000' });
-  const found = await eventually(async () => {
-    const ids: string[] = [];
-    const query = `OrderStatus="PARTIALLY_FILLED" AND CoinID="BTC" AND UserID="${maker}"`;
-    for await (const wf of client.workflow.list({ query })) ids.push(wf.workflowId);
-    return ids.length > 0 ? ids : undefined;
-  }, 'visibility of PARTIALLY_FILLED');
+  const found = await visibleWorkflowIds(
+    client,
+    `OrderStatus="PARTIALLY_FILLED" AND CoinID="BTC" AND UserID="${maker}"`,
+  );
   expect(found).toEqual([resting.workflowId]);
   const final = await handleOf(resting).executeUpdate(cancelUpdate);
   expect(final).toMatchObject({ status: 'CANCELED', filledQty: '2.00000' });
@@ -138,7 +129,7 @@ test('partial fill: the maker rests PARTIALLY_FILLED and operators find it by se
 test('cancel of a resting order removes it from the book', async () => {
   const user = uniqueUser('canceller');
   const order = await place({ orderId: 'c-1', type: 'BUY', userID: user, quantity: 1, price: 50 });
-  await statusBecomes(order, 'NEW');
+  await statusBecomes(client, order, 'NEW');
   expect((await book.order(user, 'c-1'))?.member).not.toBeNull();
   const canceled = await handleOf(order).executeUpdate(cancelUpdate);
   expect(canceled.status).toBe('CANCELED');
@@ -152,7 +143,7 @@ test('a LIMIT_MAKER that would cross is REJECTED with its reason', async () => {
   const maker = uniqueUser('ask');
   const user = uniqueUser('lm');
   const ask = await place({ orderId: 'a-1', type: 'SELL', userID: maker, quantity: 1, price: 90 });
-  await statusBecomes(ask, 'NEW');
+  await statusBecomes(client, ask, 'NEW');
   const order = await place({
     orderId: 'lm-1',
     type: 'BUY',
@@ -177,7 +168,7 @@ test('the same order submitted twice is one order, one command', async () => {
   const params = { orderId: 'd-1', type: 'BUY', userID: user, quantity: 1, price: 10 };
   const [first, second] = await Promise.all([place(params), place(params)]);
   expect(second.workflowId).toBe(first.workflowId);
-  await statusBecomes(first, 'NEW');
+  await statusBecomes(client, first, 'NEW');
   const history = await handleOf(first).fetchHistory();
   const enqueues = (history.events ?? []).filter(
     (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'enqueueCommand',

@@ -7,12 +7,13 @@ import fc from 'fast-check';
 import type Redis from 'ioredis';
 import { openBook } from '../../matcher/book';
 import { ReferenceBook } from '../support/referenceBook';
-import { connect, namespace, tst } from './support';
+import { testRedis } from '../support/redis';
+import { namespace, tst } from './support';
 import { expectSameEndState, opArb, runStream, StreamBuilder } from './streams';
 
 let redis: Redis;
 beforeAll(() => {
-  redis = connect();
+  redis = testRedis();
 });
 afterAll(() => redis.disconnect());
 

@@ -14,10 +14,10 @@ import {
 } from '../../matcher/book';
 import { parseOrder, type MatcherEvent, type PlaceCommand } from '../../domain/order';
 import { ReferenceBook } from '../support/referenceBook';
+import { testRedis } from '../support/redis';
 import {
   btc,
   cancelCmd,
-  connect,
   expectValidEvents,
   limit,
   markets,
@@ -33,7 +33,7 @@ let redis: Redis;
 const books: Book[] = [];
 
 beforeAll(() => {
-  redis = connect();
+  redis = testRedis();
 });
 afterAll(async () => {
   await Promise.all(books.map((b) => b.destroy()));

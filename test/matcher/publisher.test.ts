@@ -10,8 +10,9 @@ import { serviceLogger } from '../../platform/log';
 import { openBook, type Book } from '../../matcher/book';
 import { OutboxPublisher } from '../../matcher/publisher';
 import { ensureOrderChannels, type OrderChannels } from '../../scripts/localAws';
-import { eventually } from '../support/stack';
-import { connect, namespace, placeCmd, tst } from './support';
+import { eventually } from '../support/eventually';
+import { testRedis } from '../support/redis';
+import { namespace, placeCmd, tst } from './support';
 
 const sqs = new SQSClient({});
 const sns = new SNSClient({});
@@ -30,7 +31,7 @@ beforeAll(async () => {
     },
     { sqs, sns },
   );
-  redis = connect();
+  redis = testRedis();
   book = await openBook(redis, tst, { namespace: namespace('publisher') });
 });
 afterAll(async () => {
@@ -41,7 +42,7 @@ afterAll(async () => {
 });
 
 function publisher(): OutboxPublisher {
-  const own = connect();
+  const own = testRedis();
   own.on('error', () => undefined); // the test cuts it off on purpose
   connections.push(own);
   return new OutboxPublisher({

@@ -7,7 +7,8 @@ import { parseOrder, type MatcherCommand } from '../../domain/order';
 import { formatEvent } from '../../matcher/replay';
 import { projectRoot } from '../../scripts/services';
 import { ReferenceBook } from '../support/referenceBook';
-import { btc, connect, markets, redisUrl } from './support';
+import { redisUrl, testRedis } from '../support/redis';
+import { btc, markets } from './support';
 
 interface Run {
   code: number | null;
@@ -185,7 +186,7 @@ test('unknown --market is refused; the replay leaves no keys behind', async () =
   const run = await replay('', ['--market', 'XRP']);
   expect(run.code).not.toBe(0);
   expect(run.stderr.join('\n')).toMatch(/Allowed choices are BTC, ETH/);
-  const redis = connect();
+  const redis = testRedis();
   try {
     expect(await redis.keys('replay:*')).toEqual([]);
   } finally {

@@ -1,12 +1,12 @@
 // A Redis crash (kill -9) in the middle of a stream, with a sweep left half done, loses nothing:
 // after the restart from the AOF the book, outbox and applied commands carry on as if nothing
 // happened (the script cache is gone, so the wrapper meets NOSCRIPT and reloads).
-import path from 'node:path';
 import fc from 'fast-check';
 import Redis from 'ioredis';
 import { applyScriptSha as applySha, openBook } from '../../matcher/book';
 import { freePort, startRedis, type ManagedProcess } from '../../scripts/services';
 import { ReferenceBook } from '../support/referenceBook';
+import { inRunDir } from '../support/runDir';
 import { namespace, tst } from './support';
 import { expectSameEndState, opArb, runStream, StreamBuilder, type Op } from './streams';
 
@@ -16,9 +16,7 @@ afterAll(async () => {
 });
 
 test('kill -9 mid-stream and mid-sweep, restart from the AOF: nothing lost', async () => {
-  const runDir = process.env.TEST_RUN_DIR;
-  if (!runDir) throw new Error('TEST_RUN_DIR is unset: run through jest');
-  const dataDir = path.join(runDir, `redis-restart-${process.pid}`);
+  const dataDir = inRunDir(`redis-restart-${process.pid}`);
   const port = await freePort();
   const start = () => startRedis({ port, dataDir, sink: { kind: 'file', path: `${dataDir}.log` } });
   const url = `redis://127.0.0.1:${port}`;

@@ -1,21 +1,19 @@
 // Script cache loss (SCRIPT FLUSH here; a restart or failover does the same): the wrapper meets
 // NOSCRIPT, loads the script and goes on. On a Redis of its own, because flushing the shared one
 // would pull the scripts from under the other test files.
-import path from 'node:path';
 import Redis from 'ioredis';
 import { openBook } from '../../matcher/book';
 import { freePort, startRedis, type ManagedProcess } from '../../scripts/services';
 import { ReferenceBook } from '../support/referenceBook';
+import { inRunDir } from '../support/runDir';
 import { namespace, placeCmd, story, timeless, tst } from './support';
 
 let server: ManagedProcess | undefined;
 let redis: Redis;
 
 beforeAll(async () => {
-  const runDir = process.env.TEST_RUN_DIR;
-  if (!runDir) throw new Error('TEST_RUN_DIR is unset: run through jest');
   const port = await freePort();
-  const dataDir = path.join(runDir, `redis-script-cache-${process.pid}`);
+  const dataDir = inRunDir(`redis-script-cache-${process.pid}`);
   server = await startRedis({ port, dataDir, sink: { kind: 'file', path: `${dataDir}.log` } });
   redis = new Redis(`redis://127.0.0.1:${port}`);
 });

@@ -1,7 +1,7 @@
-// Shared by the matcher tests: a Redis client on the run's server, a namespace per test (jest runs
-// files in parallel against one Redis), command builders and event checks.
+// Shared by the matcher tests: a namespace per test (jest runs files in parallel against one Redis),
+// command builders and event checks.
 import { randomUUID } from 'node:crypto';
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import marketsJson from '../../config/markets.json';
 import { buildMarket, parseMarkets, type Market } from '../../domain/markets';
 import {
@@ -26,15 +26,6 @@ export const tst: Market = buildMarket('TST', {
   minNotional: '100',
   retryUnmatched: { attempts: 3, backoffMs: 0 },
 });
-
-export function redisUrl(): string {
-  const url = process.env.REDIS_URL;
-  if (!url)
-    throw new Error('REDIS_URL is unset: run through jest (its global set-up starts Redis)');
-  return url;
-}
-
-export const connect = (url = redisUrl()): Redis => new Redis(url);
 
 export const namespace = (label: string): string => `test:${label}:${randomUUID()}:`;
 

@@ -1,7 +1,7 @@
-import Redis from 'ioredis';
+import { testRedis } from '../support/redis';
 
 test('Redis EVAL runs a Lua script against a real server', async () => {
-  const redis = new Redis(process.env.REDIS_URL!);
+  const redis = testRedis();
   try {
     const key = `{smoke}:${Date.now()}`;
     const result = await redis.eval(

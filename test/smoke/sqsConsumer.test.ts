@@ -13,7 +13,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { SqsConsumer } from '../../platform/sqsConsumer';
 import { serviceLogger } from '../../platform/log';
 import { ensureOrderChannels } from '../../scripts/localAws';
-import { eventually } from '../support/stack';
+import { eventually } from '../support/eventually';
 
 const sqs = new SQSClient({});
 const sns = new SNSClient({});

@@ -4,6 +4,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import * as activities from './smokeActivities';
 import { orderSearchAttributes } from '../../workflows/messages';
 import { smokeWorkflow } from './smokeWorkflow';
+import { visibleWorkflowIds } from '../support/visibility';
 
 const address = process.env.TEMPORAL_ADDRESS!;
 const { coinID, status } = orderSearchAttributes;
@@ -31,19 +32,10 @@ test('a real worker runs a workflow with an activity, found again by a custom se
     );
     expect(result).toBe('hello exchange');
 
-    // Visibility is eventually consistent: poll the list until the workflow shows up.
-    const deadline = Date.now() + 20_000;
-    let found: string[] = [];
-    while (Date.now() < deadline) {
-      found = [];
-      for await (const wf of client.workflow.list({
-        query: `${coinID.name} = "${marker}" AND ${status.name} = "FILLED"`,
-      })) {
-        found.push(wf.workflowId);
-      }
-      if (found.length > 0) break;
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    const found = await visibleWorkflowIds(
+      client,
+      `${coinID.name} = "${marker}" AND ${status.name} = "FILLED"`,
+    );
     expect(found).toEqual([`smoke/${marker}`]);
   } finally {
     await connection.close();

@@ -1,6 +1,6 @@
-// Workflow histories recorded from real runs, replayed in CI (test/workflows/replay.test.ts) to prove
-// that a change to the workflow code still replays every path. `npm run histories:record` runs the
-// tests that record them with RECORD_HISTORIES=1. Written by the temporal CLI in its JSON format.
+// Workflow histories recorded from real runs, replayed in CI (test/workflows/replay.unit.test.ts) to
+// prove that a change to the workflow code still replays every path. `npm run histories:record` runs
+// the tests that record them with RECORD_HISTORIES=1. Written by the temporal CLI in its JSON format.
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';

@@ -2,11 +2,9 @@
 // queues, topic and Redis namespace of their own per test file, so files run side by side.
 import { randomUUID } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
-import path from 'node:path';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Client, Connection } from '@temporalio/client';
-import Redis from 'ioredis';
 import { ensureOrderChannels, type OrderChannels } from '../../scripts/localAws';
 import { services, type ServiceName } from '../../platform/processes';
 import type { OrderActivities } from '../../workflows/messages';
@@ -17,6 +15,7 @@ import {
   waitHealthy,
   type ManagedProcess,
 } from '../../scripts/services';
+import { inRunDir } from './runDir';
 
 export interface TestChannels extends OrderChannels {
   /** Key prefix of this file's matcher books. */
@@ -58,8 +57,7 @@ export function channelEnv(channels: TestChannels): Record<string, string> {
   };
 }
 
-export const spawnedPidsFile = (): string =>
-  path.join(process.env.TEST_RUN_DIR ?? '.data', 'spawned.pids');
+export const spawnedPidsFile = (): string => inRunDir('spawned.pids');
 
 export type { ServiceName } from '../../platform/processes';
 
@@ -75,7 +73,7 @@ export async function spawnService(
     env: { ...channelEnv(channels), [healthPort.variable]: String(port), ...extraEnv },
     sink: {
       kind: 'file',
-      path: path.join(process.env.TEST_RUN_DIR ?? '.data', `${name}-${channels.taskQueue}.log`),
+      path: inRunDir(`${name}-${channels.taskQueue}.log`),
     },
   });
   // The global teardown kills whatever a failed or timed-out test left running.
@@ -87,30 +85,6 @@ export async function spawnService(
 export async function temporalClient(): Promise<{ client: Client; close: () => Promise<void> }> {
   const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS });
   return { client: new Client({ connection }), close: () => connection.close() };
-}
-
-export const testRedis = (): Redis => new Redis(process.env.REDIS_URL ?? '');
-
-/** Polls until `check` returns a value (not undefined) or the time is up. */
-export async function eventually<T>(
-  check: () => Promise<T | undefined> | T | undefined,
-  what: string,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(
-    `timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`,
-  );
 }
 
 /** The matcher, relay and order worker in this process, on this file's channels. */

@@ -3,15 +3,15 @@
 import { chromium, type Browser } from 'playwright-core';
 import type { Client } from '@temporalio/client';
 import type { OrderSnapshot } from '../../domain/orderPresenter';
-import { statusQuery } from '../../workflows/messages';
-import { acceptedOrder, submitOrder, uniqueUser } from '../support/orders';
+import { acceptedOrder, statusBecomes, submitOrder, uniqueUser } from '../support/orders';
 import {
   createTestChannels,
-  eventually,
   startServicesInProcess,
   temporalClient,
   type TestChannels,
 } from '../support/stack';
+import { eventually } from '../support/eventually';
+import { inRunDir } from '../support/runDir';
 
 const uiUrl = process.env.TEST_TEMPORAL_UI_URL!;
 let channels: TestChannels;
@@ -59,10 +59,7 @@ test('an operator filters PARTIALLY_FILLED BTC orders and reads the order like a
     price: 30000,
   });
   const handle = client.workflow.getHandle(sell.workflowId);
-  await eventually(
-    async () => ((await handle.query(statusQuery)).status === 'NEW' ? true : undefined),
-    'NEW',
-  );
+  await statusBecomes(client, sell, 'NEW');
   await place({
     orderId: 'ui-2',
     type: 'BUY',
@@ -71,11 +68,7 @@ test('an operator filters PARTIALLY_FILLED BTC orders and reads the order like a
     quantity: 0.4,
     price: 30000,
   });
-  await eventually(
-    async () =>
-      (await handle.query(statusQuery)).status === 'PARTIALLY_FILLED' ? true : undefined,
-    'fill',
-  );
+  await statusBecomes(client, sell, 'PARTIALLY_FILLED');
 
   const page = await browser.newPage({ viewport: { width: 1600, height: 900 } });
   const query = `OrderStatus="PARTIALLY_FILLED" AND CoinID="BTC" AND UserID="${seller}"`;
@@ -87,7 +80,7 @@ test('an operator filters PARTIALLY_FILLED BTC orders and reads the order like a
       return true;
     },
     'the order in the filtered list',
-    45_000,
+    { timeoutMs: 45_000 },
   );
 
   await page.getByText(sell.workflowId).first().click();
@@ -110,6 +103,6 @@ test('an operator filters PARTIALLY_FILLED BTC orders and reads the order like a
   expect(metadata).toContain('PARTIALLY_FILLED 0.4/1, avg 30000.00');
   await page.getByText('Search Attributes', { exact: true }).first().click();
   await page.getByText('"PARTIALLY_FILLED"').waitFor();
-  await page.screenshot({ path: `${process.env.TEST_RUN_DIR ?? '.data'}/temporal-ui-order.png` });
+  await page.screenshot({ path: inRunDir('temporal-ui-order.png') });
   await handle.terminate('test done');
 });

@@ -1,7 +1,6 @@
 // A resting order with hundreds of fills: the workflow continues as new when Temporal suggests it
 // (here after 120 history events, on a server of this test's own) and every fill counts once.
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { MatcherEvent, PlaceCommand } from '../../domain/order';
@@ -10,6 +9,7 @@ import { freePort, startTemporal, type ManagedProcess } from '../../scripts/serv
 import { matcherEventSignal, type OrderActivities } from '../../workflows/messages';
 import type { orderWorkflow } from '../../workflows/orderWorkflow';
 import { acceptedOrder, submitOrder, uniqueUser } from '../support/orders';
+import { inRunDir } from '../support/runDir';
 
 jest.setTimeout(180_000);
 
@@ -25,10 +25,10 @@ beforeAll(async () => {
   const port = await freePort();
   server = await startTemporal({
     port,
-    dbFile: path.join(process.env.TEST_RUN_DIR ?? '.data', `can-${port}.sqlite`),
+    dbFile: inRunDir(`can-${port}.sqlite`),
     sink: {
       kind: 'file',
-      path: path.join(process.env.TEST_RUN_DIR ?? '.data', `temporal-can-${port}.log`),
+      path: inRunDir(`temporal-can-${port}.log`),
     },
     extraArgs: ['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=120'],
   });

@@ -18,6 +18,7 @@ import {
   type OrderActivities,
 } from '../../workflows/messages';
 import type { orderWorkflow } from '../../workflows/orderWorkflow';
+import { eventually } from '../support/eventually';
 import { recordHistory } from '../support/histories';
 import { acceptedOrder, submitOrder, uniqueUser } from '../support/orders';
 
@@ -95,18 +96,9 @@ function eventFor(
   } as MatcherEvent;
 }
 
-async function waitFor<T>(what: () => T | undefined, label: string): Promise<T> {
-  for (let i = 0; i < 200; i++) {
-    const value = what();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for ${label}`);
-}
-
 /** The n-th distinct command of an order (re-sends of the same command id count once). */
 const commandOf = (orderId: string, n = 0): Promise<MatcherCommand> =>
-  waitFor(() => {
+  eventually(() => {
     const mine = commands.filter((c) => c.orderId === orderId);
     return mine.filter((c, i) => mine.findIndex((d) => d.commandId === c.commandId) === i)[n];
   }, `command ${n} of ${orderId}`);
@@ -223,7 +215,7 @@ test('cancel of a resting order: cancel command, CANCELED answer, final snapshot
     }),
   );
   const canceled = handle.executeUpdate(cancelUpdate);
-  const cancel = await waitFor(
+  const cancel = await eventually(
     () => commands.find((c) => c.userID === user && c.cmd === 'cancel'),
     'cancel command',
   );
@@ -343,7 +335,7 @@ test('a command the matcher never answers is sent again after the acknowledgemen
   const handle = env.client.workflow.getHandle<typeof orderWorkflow>(snapshot.workflowId);
   const resultPromise = handle.result(); // lets the test server skip time
   const first = await commandOf('lost', 0);
-  const resent = await waitFor(
+  const resent = await eventually(
     () => commands.filter((c) => c.orderId === 'lost')[1],
     'the re-send',
   );
@@ -353,7 +345,7 @@ test('a command the matcher never answers is sent again after the acknowledgemen
   expect(first.issuedAt).toEqual(expect.any(Number));
   expect(resent.issuedAt).toBe(first.issuedAt);
   // Each further re-send waits twice as long (30 s, then 60 s): a slow path gets fewer copies.
-  const again = await waitFor(
+  const again = await eventually(
     () => commands.filter((c) => c.orderId === 'lost')[2],
     'the second re-send',
   );

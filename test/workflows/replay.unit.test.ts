@@ -1,5 +1,6 @@
 // Replays every recorded history against the current workflow code: a change that alters the
 // order of commands without patched() fails here, not in production.
+import '../support/quietTemporal';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
