@@ -1,5 +1,5 @@
 // Activity: a matcher command onto the orders SQS FIFO queue. One queue for both sides with
-// MessageGroupId = coinID keeps the arrival order across buy and sell, which price-time priority needs.
+// MessageGroupId = market keeps the arrival order across buy and sell, which price-time priority needs.
 import { createHash } from 'node:crypto';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { ApplicationFailure } from '@temporalio/common';
@@ -29,7 +29,7 @@ export function createEnqueueCommand(
       new SendMessageCommand({
         QueueUrl: queueUrl,
         MessageBody: JSON.stringify(parsed.data),
-        MessageGroupId: command.coinID,
+        MessageGroupId: command.market,
         MessageDeduplicationId: deduplicationId(command.commandId, sendNumber),
         MessageAttributes: {
           cmd: { DataType: 'String', StringValue: command.cmd },

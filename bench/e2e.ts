@@ -72,7 +72,7 @@ interface Options {
   rate: number;
   duration: number;
   drain: number;
-  coin: string;
+  market: string;
   mid: number;
   cancelShare: number;
   seed: number;
@@ -112,9 +112,9 @@ async function main(): Promise<void> {
   const opts = program.opts<Options>();
   const e = endpoints(opts.url);
   await requireStack(e, 'bench:e2e');
-  const market = markets.get(opts.coin);
+  const market = markets.get(opts.market);
   if (!market)
-    throw new Error(`unknown market ${opts.coin}; known: ${[...markets.keys()].join(', ')}`);
+    throw new Error(`unknown market ${opts.market}; known: ${[...markets.keys()].join(', ')}`);
 
   const connection = await Connection.connect({ address: e.temporalAddress });
   const temporal = new Client({ connection });
@@ -130,7 +130,7 @@ async function main(): Promise<void> {
     clients: Math.round(opts.clients),
     rate: opts.rate,
     durationMs: opts.duration * 1000,
-    coin: opts.coin,
+    market: opts.market,
     mid: opts.mid,
     cancelShare: opts.cancelShare,
     seed: Math.round(opts.seed),
@@ -138,7 +138,7 @@ async function main(): Promise<void> {
   });
   console.log(
     `bench:e2e → ${e.gatewayUrl}: ${opts.clients} clients (users ${runTag}-u0…), ${opts.rate} orders/s for ` +
-      `${opts.duration} s on ${opts.coin} around ${opts.mid}; mix 40% crossing limit, 45% resting limit, 15% market, ` +
+      `${opts.duration} s on ${opts.market} around ${opts.mid}; mix 40% crossing limit, 45% resting limit, 15% market, ` +
       `+${opts.cancelShare * 100}% cancels of own resting orders. Book before: ${bookBefore.bids.length} bids, ${bookBefore.asks.length} asks. Code ${revision}.`,
   );
   const quiet = await waitForQuiet(opts.quietWait * 1000);
@@ -185,7 +185,7 @@ async function main(): Promise<void> {
     check = await checkConsistency({
       temporal,
       redis,
-      coin: opts.coin,
+      market: opts.market,
       sent: [...load.orders.values()].map((order) => ({
         userID: order.userID,
         orderId: order.orderId,

@@ -73,7 +73,7 @@ interface Options {
   tail: number;
   drain: number;
   targets: StackProcessName[];
-  coin: string;
+  market: string;
   mid: number;
   seed: number;
   url?: string;
@@ -85,8 +85,8 @@ async function main(): Promise<void> {
   const opts = program.opts<Options>();
   const e = endpoints(opts.url);
   await requireStack(e, 'bench:faults');
-  const market = markets.get(opts.coin);
-  if (!market) throw new Error(`unknown market ${opts.coin}`);
+  const market = markets.get(opts.market);
+  if (!market) throw new Error(`unknown market ${opts.market}`);
 
   const connection = await Connection.connect({ address: e.temporalAddress });
   const temporal = new Client({ connection });
@@ -106,14 +106,14 @@ async function main(): Promise<void> {
     clients: Math.round(opts.clients),
     rate: opts.rate,
     durationMs: 24 * 3600 * 1000, // until stop(): the kill sequence decides
-    coin: opts.coin,
+    market: opts.market,
     mid: opts.mid,
     cancelShare: 0.3,
     seed: Math.round(opts.seed),
     runTag,
   });
   console.log(
-    `bench:faults → ${e.gatewayUrl}: ${opts.clients} clients, ${opts.rate} orders/s on ${opts.coin}; ` +
+    `bench:faults → ${e.gatewayUrl}: ${opts.clients} clients, ${opts.rate} orders/s on ${opts.market}; ` +
       `kill -9 in turn: ${opts.targets.join(', ')} (warm-up ${opts.warmup} s, ${opts.pause} s between, ` +
       `${opts.tail} s after); Redis appendonly ${aof}, appendfsync ${fsync}. ` +
       `Book before: ${bookBefore.bids.length} bids, ${bookBefore.asks.length} asks. Code ${revision}.`,
@@ -205,7 +205,7 @@ async function main(): Promise<void> {
   const check = await checkConsistency({
     temporal,
     redis,
-    coin: opts.coin,
+    market: opts.market,
     sent: [...load.orders.values()].map((order) => ({
       userID: order.userID,
       orderId: order.orderId,

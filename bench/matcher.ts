@@ -52,7 +52,7 @@ class Flow {
   private readonly liveIndex = new Map<string, number>();
 
   constructor(
-    private readonly coinID: string,
+    private readonly market: string,
     seed: number,
   ) {
     this.random = rng(seed);
@@ -61,7 +61,7 @@ class Flow {
   next(): MatcherCommand {
     const r = this.random;
     const id = ++this.n;
-    const base = { commandId: `${this.coinID}#${id}`, coinID: this.coinID };
+    const base = { commandId: `${this.market}#${id}`, market: this.market };
     this.mid += r(5) - 2;
     const roll = r(100);
     if (roll < 20 && this.live.length > 0) {
@@ -260,7 +260,7 @@ async function main(): Promise<void> {
 
     /** The mix through fresh books, `perCall` commands of a market per script call. */
     const matcher = (books: Book[], perCall: number) => {
-      const flows = markets.map((m, i) => new Flow(m.coinID, 1 + i));
+      const flows = markets.map((m, i) => new Flow(m.name, 1 + i));
       const m = {
         events: 0,
         trades: 0,

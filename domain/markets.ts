@@ -28,7 +28,8 @@ export type MarketConfig = z.infer<typeof marketConfigSchema>;
 
 /** A market with its rules in integer units, as the matcher uses them. */
 export interface Market {
-  coinID: string;
+  /** The market's name, its base asset (e.g. BTC): `coinID` on the wire. */
+  name: string;
   quoteAsset: string;
   tickSize: string;
   stepSize: string;
@@ -42,32 +43,20 @@ export interface Market {
   retryUnmatched: RetryUnmatched;
 }
 
-export function buildMarket(coinID: string, config: MarketConfig): Market {
+export function buildMarket(name: string, config: MarketConfig): Market {
   const tick = unitSize(config.tickSize);
   const step = unitSize(config.stepSize);
-  const minQty = toUnits(
-    config.minQty,
-    step,
-    `${coinID}.minQty`,
-    'INVALID_CONFIG',
-    config.stepSize,
-  );
-  const maxQty = toUnits(
-    config.maxQty,
-    step,
-    `${coinID}.maxQty`,
-    'INVALID_CONFIG',
-    config.stepSize,
-  );
+  const minQty = toUnits(config.minQty, step, `${name}.minQty`, 'INVALID_CONFIG', config.stepSize);
+  const maxQty = toUnits(config.maxQty, step, `${name}.maxQty`, 'INVALID_CONFIG', config.stepSize);
   // minNotional / (tick × step), rounded up: notional is compared in tick×step units.
   const notionalUnit: Decimal = { units: tick.units * step.units, scale: tick.scale + step.scale };
-  const min = parseDecimal(config.minNotional, `${coinID}.minNotional`, 'INVALID_CONFIG');
+  const min = parseDecimal(config.minNotional, `${name}.minNotional`, 'INVALID_CONFIG');
   const scale = Math.max(min.scale, notionalUnit.scale);
   const numerator = min.units * 10n ** BigInt(scale - min.scale);
   const denominator = notionalUnit.units * 10n ** BigInt(scale - notionalUnit.scale);
   const minNotional = (numerator + denominator - 1n) / denominator;
   return {
-    coinID,
+    name,
     quoteAsset: config.quoteAsset,
     tickSize: config.tickSize,
     stepSize: config.stepSize,
@@ -84,7 +73,7 @@ export type Markets = ReadonlyMap<string, Market>;
 
 export function parseMarkets(json: unknown): Markets {
   const config = marketsConfigSchema.parse(json);
-  return new Map(Object.entries(config).map(([coinID, c]) => [coinID, buildMarket(coinID, c)]));
+  return new Map(Object.entries(config).map(([name, c]) => [name, buildMarket(name, c)]));
 }
 
 export const formatPrice = (market: Market, ticks: number): string =>

@@ -90,7 +90,8 @@ export type PlaceOrderParams = z.infer<typeof placeOrderParamsSchema>;
 export interface OrderSpec {
   orderId: string;
   userID: string;
-  coinID: string;
+  /** The market (its base asset, e.g. BTC): `coinID` on the wire. */
+  market: string;
   side: Side;
   orderType: OrderType;
   timeInForce: TimeInForce;
@@ -170,7 +171,7 @@ export function parseOrder(
   if (quantity < market.minQty || quantity > market.maxQty) {
     throw new FieldError(
       'INVALID_QUANTITY',
-      `quantity must be between minQty and maxQty of ${market.coinID}`,
+      `quantity must be between minQty and maxQty of ${market.name}`,
       'quantity',
     );
   }
@@ -186,7 +187,7 @@ export function parseOrder(
     if (BigInt(price) * BigInt(quantity) < market.minNotional) {
       throw new FieldError(
         'MIN_NOTIONAL',
-        `price × quantity is below the minimum notional of ${market.coinID}`,
+        `price × quantity is below the minimum notional of ${market.name}`,
         'quantity',
       );
     }
@@ -194,7 +195,7 @@ export function parseOrder(
   const spec: OrderSpec = {
     orderId: p.orderId,
     userID: p.userID,
-    coinID: p.coinID,
+    market: p.coinID,
     side: p.type,
     orderType,
     timeInForce,
@@ -232,7 +233,7 @@ const commandBase = {
   commandId: z.string().min(1).max(200),
   orderId: idSchema,
   userID: idSchema,
-  coinID: z.string().min(1).max(20),
+  market: z.string().min(1).max(20),
   /**
    * When the command was first issued (ms since the epoch; the same in every re-send). The
    * matcher refuses a place older than what it has forgotten; absent counts as very old.
@@ -267,7 +268,7 @@ export type MatcherCommand = z.infer<typeof matcherCommandSchema>;
 const eventBase = {
   /** Position in the market's outbox, rising by one per event; the SNS deduplication id. */
   seq: z.int().positive(),
-  coinID: z.string(),
+  market: z.string(),
   userID: z.string(),
   orderId: z.string(),
   /** Rises by one per event of this order (1, 2, …): the workflow applies each exactly once, in order. */

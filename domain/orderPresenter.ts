@@ -79,7 +79,7 @@ export function orderTerms(order: AcceptedOrder): OrderTerms {
   return {
     orderId: order.orderId,
     userID: order.userID,
-    coinID: order.coinID,
+    coinID: order.market,
     side: order.side,
     orderType: order.orderType,
     timeInForce: order.timeInForce,

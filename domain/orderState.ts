@@ -168,10 +168,10 @@ export class OrderState {
   // ── Commands ──────────────────────────────────────────────────────────────────────────────
 
   /** A new command id and the order's identity, shared by every command. */
-  private nextCommandBase(): Pick<CancelCommand, 'commandId' | 'orderId' | 'userID' | 'coinID'> {
+  private nextCommandBase(): Pick<CancelCommand, 'commandId' | 'orderId' | 'userID' | 'market'> {
     this.data.commandCount += 1;
-    const { orderId, userID, coinID } = this.order;
-    return { commandId: `${this.workflowId}#${this.data.commandCount}`, orderId, userID, coinID };
+    const { orderId, userID, market } = this.order;
+    return { commandId: `${this.workflowId}#${this.data.commandCount}`, orderId, userID, market };
   }
 
   placeCommand(): PlaceCommand {

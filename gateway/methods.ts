@@ -250,12 +250,12 @@ function rawMethods(deps: MethodDeps): Record<Method, MethodFn> {
         );
       }
       // userID and coinID are validated above: no quotes can reach the query.
-      const { status, userID, coinID } = orderSearchAttributes;
+      const { status, userID, market } = orderSearchAttributes;
       const statuses = openStatuses.map((s) => `"${s}"`).join(',');
       const query =
         `ExecutionStatus="Running" AND ${userID.name}="${ctx.userID}"` +
         ` AND ${status.name} IN (${statuses})` +
-        (filter.coinID ? ` AND ${coinID.name}="${filter.coinID}"` : '');
+        (filter.coinID ? ` AND ${market.name}="${filter.coinID}"` : '');
       const client = await deps.temporal();
       const workflowIds: string[] = [];
       await withTimeout(client, async () => {

@@ -65,8 +65,8 @@ export interface BookKeys extends Record<(typeof scriptKeys)[number], string> {
   history: string;
 }
 
-export function bookKeys(coinID: string, namespace = ''): BookKeys {
-  const prefix = `${namespace}{${coinID}}:`;
+export function bookKeys(market: string, namespace = ''): BookKeys {
+  const prefix = `${namespace}{${market}}:`;
   return {
     bids: `${prefix}bids`,
     asks: `${prefix}asks`,
@@ -84,7 +84,7 @@ export function bookKeys(coinID: string, namespace = ''): BookKeys {
 export const keyList = (keys: BookKeys): string[] => scriptKeys.map((name) => keys[name]);
 
 /** An order as the matcher stores it (integers: ticks and steps); closed ones for the retention time. */
-export interface OrderRecord extends Omit<OrderSpec, 'coinID'> {
+export interface OrderRecord extends Omit<OrderSpec, 'market'> {
   filled: number;
   status: OrderStatus;
   /** orderSeq of the order's latest event. */
@@ -193,7 +193,7 @@ export async function openBook(
   market: Market,
   opts: BookOptions = {},
 ): Promise<Book> {
-  const keys = bookKeys(market.coinID, opts.namespace);
+  const keys = bookKeys(market.name, opts.namespace);
   const maxMatchesPerCall = opts.maxMatchesPerCall ?? defaultMaxMatchesPerCall;
   if (!Number.isSafeInteger(maxMatchesPerCall) || maxMatchesPerCall < 1)
     throw new RangeError(`maxMatchesPerCall must be a positive integer, got ${maxMatchesPerCall}`);
@@ -201,9 +201,9 @@ export async function openBook(
   if (!Number.isSafeInteger(retentionMs) || retentionMs < 0)
     throw new RangeError(`appliedRetentionMs must be a non-negative integer, got ${retentionMs}`);
   if (market.minNotional > BigInt(Number.MAX_SAFE_INTEGER))
-    throw new RangeError(`minNotional of ${market.coinID} does not fit the matcher's integers`);
+    throw new RangeError(`minNotional of ${market.name} does not fit the matcher's integers`);
   await redis.hset(keys.config, {
-    coinID: market.coinID,
+    market: market.name,
     minQty: String(market.minQty),
     maxQty: String(market.maxQty),
     minNotional: market.minNotional.toString(),
@@ -230,7 +230,7 @@ export async function openBook(
     const args = [budget];
     for (const cmd of cmds) args.push(encodeCommand(cmd));
     const entries = (await evalScript(applyScript, allKeys, args)) as string[];
-    return entries.map((entry, i) => decodeEvents(entry, cmds[i]!.commandId, market.coinID));
+    return entries.map((entry, i) => decodeEvents(entry, cmds[i]!.commandId, market.name));
   };
 
   const applyStep = async (cmd: MatcherCommand): Promise<ApplyStep> => {
@@ -279,7 +279,7 @@ export async function openBook(
     if (orderKeys.length === 0) return [];
     const json = await redis.hmget(keys.orders, ...orderKeys);
     return json.map((j, i) => {
-      if (j === null) throw new Error(`book ${market.coinID}: no record for ${orderKeys[i]}`);
+      if (j === null) throw new Error(`book ${market.name}: no record for ${orderKeys[i]}`);
       return decodeOrder(j);
     });
   };
@@ -336,7 +336,7 @@ function toLevels(flat: number[]): PriceLevel[] {
 // The script needs these as strings to name the order and its events; everything else it
 // validates itself, because the replay tool and other producers can send anything.
 function checkIds(cmd: MatcherCommand): void {
-  for (const field of ['commandId', 'userID', 'orderId', 'coinID'] as const) {
+  for (const field of ['commandId', 'userID', 'orderId', 'market'] as const) {
     const value: unknown = cmd[field];
     if (typeof value !== 'string' || value === '')
       throw new TypeError(`matcher command needs a non-empty string ${field}`);

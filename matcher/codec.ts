@@ -27,7 +27,7 @@ type FieldType = 'int' | 'word' | 'json';
 const commandHead = {
   cmd: 'word',
   commandId: 'json',
-  coinID: 'json',
+  market: 'json',
   userID: 'json',
   orderId: 'json',
 } as const;
@@ -59,7 +59,7 @@ export const records = {
   CANCEL: commandHead,
   /**
    * An event in an applied entry. Its command id is the entry's key and its market the book's,
-   * except REJECTED and CANCEL_REJECTED, which carry the command's coinID (it may name another).
+   * except REJECTED and CANCEL_REJECTED, which carry the command's market (it may name another).
    */
   EVENT: eventHead,
   NEW: {
@@ -72,7 +72,7 @@ export const records = {
   },
   TRADE: {
     ...eventHead,
-    /** tradeId is '<coinID>-<tradeSeq>'. */
+    /** tradeId is '<market>-<tradeSeq>'. */
     tradeSeq: 'int',
     side: 'word',
     lastQty: 'int',
@@ -84,8 +84,8 @@ export const records = {
   },
   CANCELED: { ...eventHead, filledQty: 'int' },
   EXPIRED: { ...eventHead, reason: 'word', filledQty: 'int', expiredQty: 'int' },
-  REJECTED: { ...eventHead, reason: 'word', msg: 'json', coinID: 'json' },
-  CANCEL_REJECTED: { ...eventHead, reason: 'word', msg: 'json', coinID: 'json' },
+  REJECTED: { ...eventHead, reason: 'word', msg: 'json', market: 'json' },
+  CANCEL_REJECTED: { ...eventHead, reason: 'word', msg: 'json', market: 'json' },
   /** An order in the orders hash, under its order key. */
   ORDER: {
     side: 'word',
@@ -231,20 +231,20 @@ const cancelFields = Object.keys(records.CANCEL) as Array<keyof typeof records.C
  * The events of an applied entry, in order: a finished entry or an in-progress one (see
  * inProgressEntry), named by the entry's command and the book's market.
  */
-export function decodeEvents(entry: string, commandId: string, coinID: string): MatcherEvent[] {
+export function decodeEvents(entry: string, commandId: string, market: string): MatcherEvent[] {
   const parsed = JSON.parse(entry) as unknown[][] | { events?: unknown[][] };
   const events = Array.isArray(parsed) ? parsed : parsed.events;
   if (!Array.isArray(events))
     throw new Error(`unreadable applied entry of ${commandId}: ${entry.slice(0, 200)}`);
-  return events.map((e) => decodeEvent(e, commandId, coinID));
+  return events.map((e) => decodeEvent(e, commandId, market));
 }
 
-function decodeEvent(e: unknown[], commandId: string, coinID: string): MatcherEvent {
+function decodeEvent(e: unknown[], commandId: string, market: string): MatcherEvent {
   const h = at.EVENT;
   const event = eventKinds[(e[h.kind] as number) - 1];
   const base = {
     seq: e[h.seq] as number,
-    coinID,
+    market,
     userID: e[h.userID] as string,
     orderId: e[h.orderId] as string,
     orderSeq: e[h.orderSeq] as number,
@@ -269,7 +269,7 @@ function decodeEvent(e: unknown[], commandId: string, coinID: string): MatcherEv
       return {
         event,
         ...base,
-        tradeId: `${coinID}-${e[f.tradeSeq] as number}`,
+        tradeId: `${market}-${e[f.tradeSeq] as number}`,
         side: e[f.side] as Side,
         lastQty: e[f.lastQty] as number,
         lastPrice: e[f.lastPrice] as number,
@@ -293,7 +293,7 @@ function decodeEvent(e: unknown[], commandId: string, coinID: string): MatcherEv
     case 'REJECTED':
     case 'CANCEL_REJECTED': {
       const f = at[event];
-      const rest = { ...base, coinID: e[f.coinID] as string };
+      const rest = { ...base, market: e[f.market] as string };
       const msg = e[f.msg] as string;
       return event === 'REJECTED'
         ? { event, ...rest, reason: e[f.reason] as RejectCode, msg }

@@ -143,8 +143,8 @@ export class CommandConsumer {
     } catch (err) {
       return `malformed command: ${String(err)}`;
     }
-    const book = this.options.books.get(command.coinID);
-    if (!book) return `unknown market ${command.coinID}`;
+    const book = this.options.books.get(command.market);
+    if (!book) return `unknown market ${command.market}`;
     return { message, command, book };
   }
 

@@ -26,7 +26,7 @@ export interface OutboxPublisherOptions {
   redis: Redis;
   sns: SNSClient;
   topicArn: string;
-  coinID: string;
+  market: string;
   streamKey: string;
   /** The book's applied hash, where the events of an outbox entry are stored. */
   appliedKey: string;
@@ -87,13 +87,13 @@ export class OutboxPublisher {
       this.holding =
         (await redis.eval(renewLock, 1, this.lockKey, this.owner, String(this.lockMs))) === 1;
       if (!this.holding)
-        this.options.log.warn({ coinID: this.options.coinID }, 'outbox publisher lock lost');
+        this.options.log.warn({ market: this.options.market }, 'outbox publisher lock lost');
       return this.holding;
     }
     this.holding = (await redis.set(this.lockKey, this.owner, 'PX', this.lockMs, 'NX')) === 'OK';
     if (this.holding)
       this.options.log.info(
-        { coinID: this.options.coinID, owner: this.owner },
+        { market: this.options.market, owner: this.owner },
         'outbox publisher active',
       );
     return this.holding;
@@ -150,7 +150,7 @@ export class OutboxPublisher {
         await this.publish(entries);
       } catch (err) {
         this.options.log.error(
-          { err, coinID: this.options.coinID },
+          { err, market: this.options.market },
           'outbox publish failed; retrying',
         );
         cursor = '0';
@@ -167,7 +167,7 @@ export class OutboxPublisher {
     const bodies = await outboxEventBodies(
       this.options.redis,
       this.options.appliedKey,
-      this.options.coinID,
+      this.options.market,
       entries,
     );
     entries.forEach(([id], i) => {
@@ -188,8 +188,8 @@ export class OutboxPublisher {
             PublishBatchRequestEntries: chunk.map((m) => ({
               Id: String(m.seq),
               Message: m.body,
-              MessageGroupId: this.options.coinID,
-              MessageDeduplicationId: `${this.options.coinID}-${m.seq}`,
+              MessageGroupId: this.options.market,
+              MessageDeduplicationId: `${this.options.market}-${m.seq}`,
             })),
           }),
         );
@@ -233,7 +233,7 @@ function field(fields: string[], name: string): string | undefined {
 export async function outboxEventBodies(
   redis: Redis,
   appliedKey: string,
-  coinID: string,
+  market: string,
   entries: ReadonlyArray<readonly [string, string[]]>,
 ): Promise<string[][]> {
   const refs = entries.map(([id, fields]) => {
@@ -253,7 +253,7 @@ export async function outboxEventBodies(
     ids.forEach((id, i) => {
       const value = values[i];
       if (value == null) throw new Error(`outbox: no applied entry for command ${id}`);
-      stored.set(id, decodeEvents(value, id, coinID));
+      stored.set(id, decodeEvents(value, id, market));
     });
   }
   return entries.map(([id], i) => {

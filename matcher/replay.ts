@@ -28,7 +28,7 @@ import {
 import { openBook, type Book } from './book';
 
 const cancelLineSchema = cancelCommandSchema
-  .omit({ commandId: true, coinID: true })
+  .omit({ commandId: true, market: true })
   .extend({ coinID: z.string().min(1).max(20).optional() });
 
 export interface ReplayOptions {
@@ -86,7 +86,7 @@ function rejectedLine(lineNo: number, raw: unknown, error: FieldError): Record<s
   return {
     event: 'REJECTED',
     commandId: `replay#${lineNo}`,
-    coinID: text(fields.coinID),
+    market: text(fields.coinID),
     userID: text(fields.userID),
     orderId: text(fields.orderId),
     reason: error.code,
@@ -110,7 +110,8 @@ export function toCommand(
   if (cmd === 'cancel') {
     const parsed = cancelLineSchema.safeParse(raw);
     if (!parsed.success) throw fieldErrorFromZod(parsed.error, orderFieldCodes);
-    return { commandId, coinID: market.coinID, ...parsed.data };
+    const { coinID, ...cancel } = parsed.data;
+    return { commandId, market: coinID ?? market.name, ...cancel };
   }
   if (cmd !== undefined && cmd !== 'place')
     throw new FieldError('INVALID_PARAMS', 'cmd must be "place" or "cancel"', 'cmd');
@@ -179,7 +180,7 @@ export async function replayInto(
       }));
     write({
       event: 'bookSnapshot',
-      coinID: opts.market.coinID,
+      market: opts.market.name,
       bids: side(snapshot.bids),
       asks: side(snapshot.asks),
     });
@@ -195,7 +196,7 @@ async function main(): Promise<void> {
       'Replay a JSONL command stream (stdin) on a fresh book in Redis; print the events as JSONL (stdout).',
     )
     .addOption(
-      new Option('--market <coinID>', 'the market to replay')
+      new Option('--market <market>', 'the market to replay')
         .choices([...markets.keys()])
         .makeOptionMandatory(),
     )
@@ -224,7 +225,7 @@ async function main(): Promise<void> {
       dumpBook: Boolean(opts.dumpBook),
     });
     process.stderr.write(
-      `replayed ${summary.lines} lines on ${market.coinID}: ${summary.commands} commands, ` +
+      `replayed ${summary.lines} lines on ${market.name}: ${summary.commands} commands, ` +
         `${summary.events} events, ${summary.rejectedAtParse} rejected at parse, ` +
         `${summary.malformed} malformed${interrupted ? ' (interrupted)' : ''}\n`,
     );

@@ -63,7 +63,7 @@ export async function startMatcher(opts: MatcherOptions = {}): Promise<{ stop():
   const published = new Counter({
     name: 'matcher_events_published_total',
     help: 'Outbox events published to SNS',
-    labelNames: ['coinID'],
+    labelNames: ['market'],
     registers: [health.registry],
   });
 
@@ -74,17 +74,17 @@ export async function startMatcher(opts: MatcherOptions = {}): Promise<{ stop():
       namespace: opts.namespace ?? env.matcherNamespace,
       appliedRetentionMs: env.matcherAppliedRetentionMs,
     });
-    books.set(market.coinID, book);
+    books.set(market.name, book);
     publishers.push(
       new OutboxPublisher({
         redis: connectRedis(),
         sns,
         topicArn: eventsTopic,
-        coinID: market.coinID,
+        market: market.name,
         streamKey: book.keys.events,
         appliedKey: book.keys.applied,
         log,
-        onPublished: (n) => published.inc({ coinID: market.coinID }, n),
+        onPublished: (n) => published.inc({ market: market.name }, n),
       }),
     );
   }

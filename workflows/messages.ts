@@ -45,7 +45,7 @@ export const statusQuery = defineQuery<OrderSnapshot>('status');
  */
 export const orderSearchAttributes = {
   status: defineSearchAttributeKey('OrderStatus', SearchAttributeType.KEYWORD),
-  coinID: defineSearchAttributeKey('CoinID', SearchAttributeType.KEYWORD),
+  market: defineSearchAttributeKey('CoinID', SearchAttributeType.KEYWORD),
   userID: defineSearchAttributeKey('UserID', SearchAttributeType.KEYWORD),
   side: defineSearchAttributeKey('OrderSide', SearchAttributeType.KEYWORD),
   orderType: defineSearchAttributeKey('OrderType', SearchAttributeType.KEYWORD),
@@ -63,7 +63,7 @@ export function orderSearchAttributePairs(
 ): SearchAttributePair[] {
   return [
     { key: orderSearchAttributes.status, value: status },
-    { key: orderSearchAttributes.coinID, value: order.coinID },
+    { key: orderSearchAttributes.market, value: order.market },
     { key: orderSearchAttributes.userID, value: order.userID },
     { key: orderSearchAttributes.side, value: order.side },
     { key: orderSearchAttributes.orderType, value: order.orderType },
@@ -73,7 +73,7 @@ export function orderSearchAttributePairs(
 /** The activities the order workflow calls; the order worker registers implementations. */
 export interface OrderActivities {
   /**
-   * Sends a command to the matcher's SQS FIFO queue (group = coinID). `sendNumber` is 0 for the
+   * Sends a command to the matcher's SQS FIFO queue (group = market). `sendNumber` is 0 for the
    * first send and rises on each re-send after an acknowledgement timeout, so SQS's
    * deduplication does not swallow the re-send; the matcher applies the command id once.
    */

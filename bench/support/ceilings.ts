@@ -212,7 +212,7 @@ const sampleCommand = (i: number): string =>
     commandId: `order/bench-ceiling-u1/o${i}#1`,
     orderId: `o${i}`,
     userID: 'bench-ceiling-u1',
-    coinID: 'BTC',
+    market: 'BTC',
     side: 'BUY',
     orderType: 'LIMIT',
     timeInForce: 'GTC',
@@ -227,7 +227,7 @@ const sampleEvent = (i: number): string =>
   JSON.stringify({
     event: 'TRADE',
     seq: i,
-    coinID: 'BTC',
+    market: 'BTC',
     userID: 'bench-ceiling-u1',
     orderId: `o${i}`,
     orderSeq: 2,

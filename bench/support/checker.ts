@@ -29,7 +29,7 @@ export interface OrderRef {
 export interface CheckInput {
   temporal: Client;
   redis: Redis;
-  coin: string;
+  market: string;
   /** Every order the bench sent (accepted or not), with what its client saw last. */
   sent: Array<OrderRef & { accepted: boolean; clientFinal?: OrderStatus }>;
   /** Orders resting on the book before the run began. */
@@ -135,8 +135,8 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R
 }
 
 export async function checkConsistency(input: CheckInput): Promise<CheckResult> {
-  const market = markets.get(input.coin);
-  if (!market) throw new Error(`unknown market ${input.coin}`);
+  const market = markets.get(input.market);
+  if (!market) throw new Error(`unknown market ${input.market}`);
   const book: Book = await openBook(input.redis, market);
   const steps = (qty: string): number =>
     toUnits(qty, market.step, 'qty', 'INVALID_QUANTITY', market.stepSize);
@@ -334,7 +334,7 @@ export async function checkConsistency(input: CheckInput): Promise<CheckResult> 
   const lines = [
     `Checker (${fmt(verdicts.length)} orders: ${fmt(sentAccepted)} accepted by this run, ` +
       `${fmt(input.sent.length - sentAccepted)} refused, ${fmt(input.restingBefore.length)} resting before it, ` +
-      `${fmt(onBookNow.size)} resting on the ${input.coin} book now; ${settleRounds} re-read round(s)):`,
+      `${fmt(onBookNow.size)} resting on the ${input.market} book now; ${settleRounds} re-read round(s)):`,
     `  Temporal vs book: ${fmt(counts.consistent ?? 0)} consistent (status, filled qty, on/off the book) — ` +
       Object.entries(byStatus)
         .sort((a, b) => b[1] - a[1])
@@ -345,7 +345,7 @@ export async function checkConsistency(input: CheckInput): Promise<CheckResult> 
     `  fills: ${fmt(fillCount)} in ${fmt(trades.size)} trades; ${fmt(paired)} trades exactly one BUY + one SELL, ` +
       `equal qty and price, one maker; ${fmt(tradeProblems.length)} not`,
     `  duplicates: ${fmt(trades.size - paired)} tradeIds not seen exactly twice, ${fmt(repeatedInOrder)} repeated within an order`,
-    `  totals: bought ${qty(bought)} = sold ${qty(sold)} ${input.coin}${bought === sold ? '' : '  ✗'}; ` +
+    `  totals: bought ${qty(bought)} = sold ${qty(sold)} ${input.market}${bought === sold ? '' : '  ✗'}; ` +
       `fills beyond the limit price: ${fmt(limitViolations)}`,
     `  filled qty = sum of its fills: ${fmt(verdicts.length - truncated - sumMismatch)} orders ok, ${fmt(sumMismatch)} not` +
       (fromHistory

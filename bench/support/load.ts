@@ -21,7 +21,7 @@ export interface LoadOptions {
   /** order.place requests per second, across all clients. */
   rate: number;
   durationMs: number;
-  coin: string;
+  market: string;
   /** Mid price in the quote asset; orders are placed around it in steps of 0.50. */
   mid: number;
   /** Cancels of own resting orders, as a share of the place rate. */
@@ -290,7 +290,7 @@ export class LoadRun {
     const qty = (steps: number): string => (steps / 100_000).toFixed(5);
     const price = (halfDollars: number): string =>
       (this.options.mid + halfDollars * 0.5).toFixed(2);
-    const base = { orderId: `o${k}`, type: side, coinID: this.options.coin };
+    const base = { orderId: `o${k}`, type: side, coinID: this.options.market };
     if (roll < 40) {
       // Crossing: up to 2.00 through the mid on the other side's resting orders.
       return {

@@ -20,10 +20,10 @@ export const share = (text: string): number => {
   return n;
 };
 
-/** --coin, --mid, --url, --no-cleanup and --quiet-wait. */
+/** --market, --mid, --url, --no-cleanup and --quiet-wait. */
 export const withStackLoadOptions = (program: Command): Command =>
   program
-    .option('--coin <coinID>', 'market to trade', 'BTC')
+    .option('--market <market>', 'market to trade', 'BTC')
     .option('--mid <price>', 'mid price the orders are placed around', positive, 30000)
     .option('--url <ws>', 'WebSocket API (default TRADE_URL or ws://localhost:$GATEWAY_PORT)')
     .option('--no-cleanup', 'leave this run’s resting orders on the book')

@@ -7,7 +7,7 @@
 --     the commands whose applied entries hold those events, in order; the events themselves are
 --     stored once, in the applied entries, and the publisher reads them there),
 --   COUNTERS (eventSeq, tradeSeq, bookSeq, queued, pending, forgottenTo),
---   CONFIG (coinID, minQty, maxQty, minNotional, retentionMs),
+--   CONFIG (market, minQty, maxQty, minNotional, retentionMs),
 --   QUEUE (commands that arrived while a sweep was pending, in arrival order),
 --   HISTORY (one HISTORY record per call that finished commands or orders, so that they are
 --     forgotten once older than retentionMs; see trim)
@@ -58,13 +58,13 @@ local function readCommand(text)
   if type(a) ~= 'table' then return nil end
   local kind = a[COMMAND_CMD]
   if kind == CMD_PLACE and #a == PLACE_FIELDS then
-    return { cmd = 'place', commandId = a[PLACE_COMMAND_ID], coinID = a[PLACE_COIN_ID],
+    return { cmd = 'place', commandId = a[PLACE_COMMAND_ID], market = a[PLACE_MARKET],
       userID = a[PLACE_USER_ID], orderId = a[PLACE_ORDER_ID], side = a[PLACE_SIDE],
       orderType = a[PLACE_ORDER_TYPE], timeInForce = a[PLACE_TIME_IN_FORCE],
       selfTradePrevention = a[PLACE_SELF_TRADE_PREVENTION], price = a[PLACE_PRICE],
       quantity = a[PLACE_QUANTITY], attempt = a[PLACE_ATTEMPT], issuedAt = a[PLACE_ISSUED_AT] }
   elseif kind == CMD_CANCEL and #a == CANCEL_FIELDS then
-    return { cmd = 'cancel', commandId = a[CANCEL_COMMAND_ID], coinID = a[CANCEL_COIN_ID],
+    return { cmd = 'cancel', commandId = a[CANCEL_COMMAND_ID], market = a[CANCEL_MARKET],
       userID = a[CANCEL_USER_ID], orderId = a[CANCEL_ORDER_ID] }
   end
   return nil
@@ -85,18 +85,18 @@ for i = 2, #ARGV do
     return redis.error_reply('ERR argument ' .. i .. ': a command is a PLACE record of '
       .. PLACE_FIELDS .. ' fields or a CANCEL record of ' .. CANCEL_FIELDS)
   end
-  local commandId, userID, orderId, coinID = c.commandId, c.userID, c.orderId, c.coinID
+  local commandId, userID, orderId, market = c.commandId, c.userID, c.orderId, c.market
   if type(commandId) ~= 'string' or type(userID) ~= 'string' or type(orderId) ~= 'string'
-    or type(coinID) ~= 'string' or commandId == '' or userID == '' or orderId == ''
-    or coinID == '' then
-    return redis.error_reply('ERR command needs string commandId, userID, orderId and coinID')
+    or type(market) ~= 'string' or commandId == '' or userID == '' or orderId == ''
+    or market == '' then
+    return redis.error_reply('ERR command needs string commandId, userID, orderId and market')
   end
   cmds[i - 1] = c
 end
 
 local counters = redis.call('HMGET', KEYS[KEY_COUNTERS], 'eventSeq', 'tradeSeq', 'bookSeq',
   'queued', 'pending', 'forgottenTo')
-local config = redis.call('HMGET', KEYS[KEY_CONFIG], 'coinID', 'minQty', 'maxQty', 'minNotional',
+local config = redis.call('HMGET', KEYS[KEY_CONFIG], 'market', 'minQty', 'maxQty', 'minNotional',
   'retentionMs')
 local clock = redis.call('TIME')
 -- Each command's applied entry as the call began (false when none); S.applied has this call's.
@@ -107,7 +107,7 @@ local known = redis.call('HMGET', KEYS[KEY_APPLIED], unpack(ids))
 local orderKeys, prefetched = {}, {}
 for i = 1, #cmds do
   local c = cmds[i]
-  if c.coinID == config[1] then
+  if c.market == config[1] then
     c.key = keyOf(c)
     orderKeys[#orderKeys + 1] = c.key
   end
@@ -129,7 +129,7 @@ local S = {
   dequeued = 0,
   budget = budget,
   now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000),
-  coin = config[1],
+  market = config[1],
   minQty = tonumber(config[2]),
   maxQty = tonumber(config[3]),
   minNotional = tonumber(config[4]),
@@ -139,7 +139,7 @@ local S = {
   -- The command whose events are being produced (a pending sweep's, then the new one's).
   cid = nil,
   cidJ = nil,
-  ccoin = nil,
+  commandMarket = nil,
   out = nil,
   -- Where a sweep stopped for lack of budget, for the next call.
   nextPending = false,
@@ -196,7 +196,7 @@ local function reject(uj, oj, code, msg, orderSeq)
   event(KIND_REJECTED, orderSeq, uj, oj)
   R[REJECTED_REASON] = code
   R[REJECTED_MSG] = encode(msg)
-  R[REJECTED_COIN_ID] = encode(S.ccoin)
+  R[REJECTED_MARKET] = encode(S.commandMarket)
   push(REJECTED_FORMAT, REJECTED_FIELDS)
 end
 
@@ -418,8 +418,8 @@ end
 
 local function place(c)
   local key, uj, oj = keyOf(c), encode(c.userID), encode(c.orderId)
-  if c.coinID ~= S.coin then
-    return reject(uj, oj, 'UNKNOWN_MARKET', 'no book for market ' .. c.coinID, 1)
+  if c.market ~= S.market then
+    return reject(uj, oj, 'UNKNOWN_MARKET', 'no book for market ' .. c.market, 1)
   end
   local price, attempt = c.price, c.attempt
   if price == NULL then price = nil end
@@ -523,12 +523,12 @@ local function place(c)
 end
 
 local function cancel(c)
-  local o = c.coinID == S.coin and getOrder(keyOf(c))
+  local o = c.market == S.market and getOrder(keyOf(c))
   if not o or not o.member then
     event(KIND_CANCEL_REJECTED, 0, encode(c.userID), encode(c.orderId))
     R[CANCEL_REJECTED_REASON] = 'UNKNOWN_ORDER'
     R[CANCEL_REJECTED_MSG] = encode('no open order ' .. c.orderId .. ' of ' .. c.userID)
-    R[CANCEL_REJECTED_COIN_ID] = encode(S.ccoin)
+    R[CANCEL_REJECTED_MARKET] = encode(S.commandMarket)
     return push(CANCEL_REJECTED_FORMAT, CANCEL_REJECTED_FIELDS)
   end
   if o.side == 'BUY' then unbook(KEYS[KEY_BIDS], o) else unbook(KEYS[KEY_ASKS], o) end
@@ -671,7 +671,7 @@ local function trim()
 end
 
 local function applyCommand(c)
-  S.cid, S.cidJ, S.ccoin, S.out = c.commandId, encode(c.commandId), c.coinID, {}
+  S.cid, S.cidJ, S.commandMarket, S.out = c.commandId, encode(c.commandId), c.market, {}
   if c.cmd == 'place' then place(c) else cancel(c) end
   return finish('')
 end
@@ -705,7 +705,7 @@ local function step(i)
   if S.pending then
     local p = cjson.decode(S.pending)
     local sweepId = p[SWEEP_COMMAND_ID]
-    S.cid, S.cidJ, S.ccoin, S.out = sweepId, encode(sweepId), S.coin, {}
+    S.cid, S.cidJ, S.commandMarket, S.out = sweepId, encode(sweepId), S.market, {}
     local prior = string.sub(S.applied[sweepId] or redis.call('HGET', KEYS[KEY_APPLIED], sweepId),
       #IN_PROGRESS + 1, -3)
     runSweep(getOrder(p[SWEEP_ORDER_KEY]),

@@ -35,7 +35,7 @@ test('the seed message is accepted exactly as written', () => {
   expect(spec).toEqual({
     orderId: '12345',
     userID: 'user1',
-    coinID: 'BTC',
+    market: 'BTC',
     side: 'SELL',
     orderType: 'LIMIT',
     timeInForce: 'GTC',
@@ -43,7 +43,7 @@ test('the seed message is accepted exactly as written', () => {
     price: 10_000, // ticks of 0.01
     quantity: 500_000, // steps of 0.00001
   });
-  expect(market.coinID).toBe('BTC');
+  expect(market.name).toBe('BTC');
   expect(retryUnmatched).toEqual(marketsJson.BTC.retryUnmatched);
 });
 
@@ -131,7 +131,7 @@ test('matcher command and event schemas', () => {
     commandId: 'c1',
     orderId: '1',
     userID: 'u',
-    coinID: 'BTC',
+    market: 'BTC',
     side: 'BUY',
     orderType: 'MARKET',
     timeInForce: 'IOC',
@@ -142,11 +142,11 @@ test('matcher command and event schemas', () => {
   };
   expect(matcherCommandSchema.parse(place)).toEqual(place);
   expect(matcherCommandSchema.safeParse({ ...place, quantity: 1.5 }).success).toBe(false);
-  const cancel = { cmd: 'cancel', commandId: 'c2', orderId: '1', userID: 'u', coinID: 'BTC' };
+  const cancel = { cmd: 'cancel', commandId: 'c2', orderId: '1', userID: 'u', market: 'BTC' };
   expect(matcherCommandSchema.parse(cancel)).toEqual(cancel);
   const base = {
     seq: 1,
-    coinID: 'BTC',
+    market: 'BTC',
     userID: 'u',
     orderId: '1',
     orderSeq: 2,

@@ -24,7 +24,7 @@ export function matcherEvent(
 ): MatcherEvent {
   return {
     seq: orderSeq,
-    coinID: state.order.coinID,
+    market: state.order.market,
     userID: state.order.userID,
     orderId: state.order.orderId,
     orderSeq,

@@ -88,7 +88,7 @@ test("the seed's message, sent exactly as written, passes validation and reaches
   const accepted: AcceptedOrder = {
     orderId: '12345',
     userID: 'user1',
-    coinID: 'BTC',
+    market: 'BTC',
     side: 'SELL',
     orderType: 'LIMIT',
     timeInForce: 'GTC',

@@ -70,7 +70,7 @@ describe('placing', () => {
       {
         event: 'NEW',
         seq: 1,
-        coinID: 'TST',
+        market: 'TST',
         userID: 'u1',
         orderId: 'a',
         orderSeq: 1,
@@ -379,7 +379,7 @@ describe('rejections (validated in Lua too: producers can send anything)', () =>
     ['unknown time in force', 'INVALID_ORDER', { timeInForce: 'GTD' }],
     ['unknown STP mode', 'INVALID_ORDER', { selfTradePrevention: 'MAYBE' }],
     ['negative attempt', 'INVALID_ORDER', { attempt: -1 }],
-    ['another market', 'UNKNOWN_MARKET', { coinID: 'ETH' }],
+    ['another market', 'UNKNOWN_MARKET', { market: 'ETH' }],
   ];
   test.each(cases)('%s → REJECTED %s', async (_name, code, fields) => {
     const book = await newBook();
@@ -431,7 +431,7 @@ describe('rejections (validated in Lua too: producers can send anything)', () =>
     const price = Number.MAX_SAFE_INTEGER;
     const events = await book.place({
       ...limit('u', 'huge', 'SELL', price, 1),
-      coinID: 'BTC',
+      market: 'BTC',
     });
     expect(events[0]).toMatchObject({ event: 'NEW', price });
     expect((await book.order('u', 'huge'))?.price).toBe(price);
@@ -720,7 +720,7 @@ describe('outbox and keys', () => {
   test('openBook writes the market rules as integer strings', async () => {
     const book = await newBook({}, btc);
     expect(await redis.hgetall(book.keys.config)).toEqual({
-      coinID: 'BTC',
+      market: 'BTC',
       minQty: '1',
       maxQty: '100000000',
       minNotional: '50000000',

@@ -53,7 +53,7 @@ function scriptWrites(name: RecordName, values: Record<string, unknown>): string
 
 const head = {
   seq: 41,
-  coinID: 'BTC',
+  market: 'BTC',
   userID: 'u"1/ü',
   orderId: 'o\\1',
   orderSeq: 3,
@@ -114,7 +114,7 @@ const events: MatcherEvent[] = [
   {
     event: 'REJECTED',
     ...head,
-    coinID: 'ETH',
+    market: 'ETH',
     reason: 'UNKNOWN_MARKET',
     msg: 'no book for market ETH',
   },
@@ -131,7 +131,7 @@ const events: MatcherEvent[] = [
 function scriptValues(e: MatcherEvent): Record<string, unknown> {
   const values: Record<string, unknown> = { ...e, kind: eventKinds.indexOf(e.event) + 1 };
   if (e.event === 'TRADE') {
-    values.tradeSeq = Number(e.tradeId.slice(e.coinID.length + 1));
+    values.tradeSeq = Number(e.tradeId.slice(e.market.length + 1));
     values.maker = e.maker ? 1 : 0;
   }
   return values;
@@ -139,7 +139,7 @@ function scriptValues(e: MatcherEvent): Record<string, unknown> {
 
 test('every event kind, as the script writes it, decodes to the event (fields in order)', () => {
   const texts = events.map((e) => scriptWrites(e.event, scriptValues(e)));
-  const decoded = decodeEvents(`[${texts.join(',')}]`, head.commandId, head.coinID);
+  const decoded = decodeEvents(`[${texts.join(',')}]`, head.commandId, head.market);
   expect(decoded).toStrictEqual(events);
   // The published message is JSON.stringify of the event: its field order is part of it.
   expect(decoded.map((e) => JSON.stringify(e))).toEqual(events.map((e) => JSON.stringify(e)));
@@ -150,7 +150,7 @@ test('an in-progress entry holds the events so far', () => {
   const texts = events.slice(0, 3).map((e) => scriptWrites(e.event, scriptValues(e)));
   const entry = `${luaText(lua('IN_PROGRESS'))}${texts.join(',')}]}`;
   expect(entry.startsWith(inProgressEntry)).toBe(true);
-  expect(decodeEvents(entry, head.commandId, head.coinID)).toStrictEqual(events.slice(0, 3));
+  expect(decodeEvents(entry, head.commandId, head.market)).toStrictEqual(events.slice(0, 3));
 });
 
 test('unreadable entries and events are errors, not guesses', () => {
@@ -162,7 +162,7 @@ test('unreadable entries and events are errors, not guesses', () => {
 const place: PlaceCommand = {
   cmd: 'place',
   commandId: 'cmd-1',
-  coinID: 'BTC',
+  market: 'BTC',
   userID: 'u1',
   orderId: 'o1',
   side: 'BUY',
@@ -177,7 +177,7 @@ const place: PlaceCommand = {
 const cancel: CancelCommand = {
   cmd: 'cancel',
   commandId: 'cmd-2',
-  coinID: 'BTC',
+  market: 'BTC',
   userID: 'u1',
   orderId: 'o1',
 };

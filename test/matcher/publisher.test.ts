@@ -49,7 +49,7 @@ function publisher(): OutboxPublisher {
     redis: own,
     sns,
     topicArn: channels.orderEventsTopicArn,
-    coinID: tst.coinID,
+    market: tst.name,
     streamKey: book.keys.events,
     appliedKey: book.keys.applied,
     log: serviceLogger('publisher-test'),

@@ -77,7 +77,7 @@ test('replays seed messages and cancels; rejects bad lines; dumps the book', asy
   expect(lines[4]).toEqual({
     event: 'TRADE',
     seq: '5',
-    coinID: 'BTC',
+    market: 'BTC',
     userID: 'user4',
     orderId: '4',
     orderSeq: '2',
@@ -94,7 +94,7 @@ test('replays seed messages and cancels; rejects bad lines; dumps the book', asy
   expect(lines[6]).toEqual({
     event: 'REJECTED',
     commandId: 'replay#6',
-    coinID: 'BTC',
+    market: 'BTC',
     userID: 'user4',
     orderId: '5',
     reason: 'INVALID_PRICE',
@@ -104,7 +104,7 @@ test('replays seed messages and cancels; rejects bad lines; dumps the book', asy
   expect(lines[7]).toMatchObject({ event: 'CANCELED', orderId: '2', filledQty: '0.00000' });
   expect(lines.at(-1)).toEqual({
     event: 'bookSnapshot',
-    coinID: 'BTC',
+    market: 'BTC',
     bids: [
       { orderId: '7', userID: 'user6', price: '98.50', remainingQty: '1.00000' },
       { orderId: '6', userID: 'user5', price: '98.00', remainingQty: '1.00000' },
@@ -163,7 +163,7 @@ test('the output reproduces the model for a long random day, identically on ever
     const { cmd: kind, ...params } = raw;
     const cmd: MatcherCommand =
       kind === 'cancel'
-        ? ({ cmd: 'cancel', commandId, coinID: 'BTC', ...params } as MatcherCommand)
+        ? ({ cmd: 'cancel', commandId, market: 'BTC', ...params } as MatcherCommand)
         : { cmd: 'place', commandId, attempt: 0, ...parseOrder(raw, markets).spec };
     for (const e of ref.apply(cmd)) expected.push(JSON.stringify(formatEvent(e, btc)));
   });
@@ -176,7 +176,7 @@ test('the output reproduces the model for a long random day, identically on ever
       remainingQty: formatQty(btc, order.quantity - order.filled),
     }));
   expected.push(
-    JSON.stringify({ event: 'bookSnapshot', coinID: 'BTC', bids: side(bids), asks: side(asks) }),
+    JSON.stringify({ event: 'bookSnapshot', market: 'BTC', bids: side(bids), asks: side(asks) }),
   );
   expect(first.stdout).toEqual(expected);
   expect(ref.log.some((e) => e.event === 'TRADE')).toBe(true);

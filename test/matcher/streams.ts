@@ -104,7 +104,7 @@ const invalidFields: Array<Partial<Record<keyof PlaceCommand, unknown>>> = [
   { orderType: 'MARKET', timeInForce: 'IOC', price: 100 },
   { orderType: 'LIMIT', timeInForce: 'GTC', price: null },
   { side: 'HOLD' },
-  { coinID: 'ETH' },
+  { market: 'ETH' },
 ];
 
 /** Turns ops into commands against the state so far (the reference book's records). */
@@ -131,7 +131,7 @@ export class StreamBuilder {
           commandId,
           userID,
           orderId: reused?.orderId ?? `o${this.n}`,
-          coinID: 'TST',
+          market: 'TST',
           side: op.side,
           ...op.shape,
           selfTradePrevention: op.stp,
@@ -157,10 +157,10 @@ export class StreamBuilder {
             commandId,
             userID: 'u0',
             orderId: 'nope',
-            coinID: 'TST',
+            market: 'TST',
           });
         const { userID, orderId } = target;
-        return this.send({ cmd: 'cancel', commandId, userID, orderId, coinID: 'TST' });
+        return this.send({ cmd: 'cancel', commandId, userID, orderId, market: 'TST' });
       }
       case 'redeliver': {
         const earlier = this.sent[op.pick % Math.max(1, this.sent.length)];

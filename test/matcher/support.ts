@@ -40,7 +40,7 @@ export function placeCmd(
   return {
     cmd: 'place',
     commandId: nextCommandId(),
-    coinID: 'TST',
+    market: 'TST',
     orderType,
     timeInForce: orderType === 'MARKET' ? 'IOC' : 'GTC',
     selfTradePrevention: 'EXPIRE_MAKER',
@@ -60,8 +60,8 @@ export const limit = (
   more: Partial<PlaceCommand> = {},
 ): PlaceCommand => placeCmd({ userID, orderId, side, price, quantity, ...more });
 
-export function cancelCmd(userID: string, orderId: string, coinID = 'TST'): CancelCommand {
-  return { cmd: 'cancel', commandId: nextCommandId(), userID, orderId, coinID };
+export function cancelCmd(userID: string, orderId: string, market = 'TST'): CancelCommand {
+  return { cmd: 'cancel', commandId: nextCommandId(), userID, orderId, market };
 }
 
 /** Events without `time` (Redis clock), for comparisons with the reference model. */
@@ -82,7 +82,7 @@ export async function outbox(redis: Redis, book: Book): Promise<MatcherEvent[]> 
     expect(fields).toHaveLength(4);
     expect([fields[0], fields[2]]).toEqual(['seq', 'cmds']);
   }
-  const bodies = await outboxEventBodies(redis, book.keys.applied, book.market.coinID, entries);
+  const bodies = await outboxEventBodies(redis, book.keys.applied, book.market.name, entries);
   return bodies.flatMap((texts) => {
     expect(texts.length).toBeGreaterThan(0);
     return texts.map((t) => JSON.parse(t) as MatcherEvent);

@@ -107,7 +107,7 @@ test('SQS FIFO: send, receive, delete; a duplicate deduplication id is dropped',
 });
 
 test('SNS FIFO publish arrives raw in the subscribed SQS FIFO queue', async () => {
-  const event = JSON.stringify({ event: 'TRADE', coinID: 'BTC', seq: 7 });
+  const event = JSON.stringify({ event: 'TRADE', market: 'BTC', seq: 7 });
   await sns.send(
     new PublishCommand({
       TopicArn: channels.orderEventsTopicArn,

@@ -7,7 +7,7 @@ import { smokeWorkflow } from './smokeWorkflow';
 import { visibleWorkflowIds } from '../support/visibility';
 
 const address = process.env.TEMPORAL_ADDRESS!;
-const { coinID, status } = orderSearchAttributes;
+const { market, status } = orderSearchAttributes;
 
 test('a real worker runs a workflow with an activity, found again by a custom search attribute', async () => {
   const taskQueue = `smoke-${randomUUID()}`;
@@ -27,14 +27,14 @@ test('a real worker runs a workflow with an activity, found again by a custom se
         taskQueue,
         workflowId: `smoke/${marker}`,
         args: ['exchange'],
-        typedSearchAttributes: [{ key: coinID, value: marker }],
+        typedSearchAttributes: [{ key: market, value: marker }],
       }),
     );
     expect(result).toBe('hello exchange');
 
     const found = await visibleWorkflowIds(
       client,
-      `${coinID.name} = "${marker}" AND ${status.name} = "FILLED"`,
+      `${market.name} = "${marker}" AND ${status.name} = "FILLED"`,
     );
     expect(found).toEqual([`smoke/${marker}`]);
   } finally {

@@ -42,7 +42,8 @@ export class ReferenceBook {
   private asks: Entry[] = [];
   private out: MatcherEvent[] = [];
   private commandId = '';
-  private coinID = '';
+  /** The market the command being applied names (it may name another). */
+  private commandMarket = '';
 
   constructor(readonly market: Market) {}
 
@@ -53,7 +54,7 @@ export class ReferenceBook {
     const cmd = JSON.parse(JSON.stringify(command)) as Record<string, unknown>;
     this.out = [];
     this.commandId = command.commandId;
-    this.coinID = command.coinID;
+    this.commandMarket = command.market;
     if (cmd.cmd === 'place') this.place(cmd);
     else this.cancel(cmd);
     this.applied.set(command.commandId, this.out);
@@ -76,7 +77,7 @@ export class ReferenceBook {
     const e = {
       event,
       seq: this.eventSeq,
-      coinID: this.coinID,
+      market: this.commandMarket,
       userID,
       orderId,
       orderSeq,
@@ -177,7 +178,7 @@ export class ReferenceBook {
       }
       const qty = Math.min(t.quantity - t.filled, maker.quantity - maker.filled);
       this.tradeSeq += 1;
-      const tradeId = `${this.market.coinID}-${this.tradeSeq}`;
+      const tradeId = `${this.market.name}-${this.tradeSeq}`;
       this.fill(t, qty, maker.price!, tradeId, false);
       this.fill(maker, qty, maker.price!, tradeId, true);
       if (maker.status === 'FILLED') this.removeResting(maker);
@@ -199,8 +200,8 @@ export class ReferenceBook {
     const orderId = c.orderId as string;
     const reject = (reason: RejectCode, msg: string, orderSeq: number) =>
       this.emit('REJECTED', userID, orderId, orderSeq, { reason, msg });
-    if (c.coinID !== this.market.coinID)
-      return reject('UNKNOWN_MARKET', `no book for market ${String(c.coinID)}`, 1);
+    if (c.market !== this.market.name)
+      return reject('UNKNOWN_MARKET', `no book for market ${String(c.market)}`, 1);
     const price = c.price ?? null;
     const attempt = c.attempt ?? 0;
     const key = orderKeyFor(userID, orderId);
@@ -292,7 +293,7 @@ export class ReferenceBook {
     const userID = c.userID as string;
     const orderId = c.orderId as string;
     const record =
-      c.coinID === this.market.coinID ? this.orders.get(orderKeyFor(userID, orderId)) : undefined;
+      c.market === this.market.name ? this.orders.get(orderKeyFor(userID, orderId)) : undefined;
     if (!record || record.member === null) {
       return this.emit('CANCEL_REJECTED', userID, orderId, 0, {
         reason: 'UNKNOWN_ORDER',

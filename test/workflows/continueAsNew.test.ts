@@ -78,7 +78,7 @@ test('250 fills of one resting order across runs: FILLED once, every fill counte
     const handle = client.workflow.getHandle<typeof orderWorkflow>(snapshot.workflowId);
     const place = placed.find((c) => c.userID === user)!;
     const base = {
-      coinID: 'BTC',
+      market: 'BTC',
       userID: user,
       orderId: 'big',
       commandId: place.commandId,

@@ -86,7 +86,7 @@ function eventFor(
 ): MatcherEvent {
   return {
     seq: ++seq,
-    coinID: command.coinID,
+    market: command.market,
     userID: command.userID,
     orderId: command.orderId,
     orderSeq,
