@@ -206,12 +206,7 @@ async function main(): Promise<void> {
     temporal,
     redis,
     market: opts.market,
-    sent: [...load.orders.values()].map((order) => ({
-      userID: order.userID,
-      orderId: order.orderId,
-      accepted: order.accepted,
-      ...(order.finalAt !== undefined && order.status && { clientFinal: order.status }),
-    })),
+    sent: load.sentOrders(),
     restingBefore: [...bookBefore.bids, ...bookBefore.asks],
     runStartedAt,
   });

@@ -12,6 +12,7 @@ import type { ExecutionReport, OrderSnapshot } from '../../domain/orderPresenter
 import { signToken } from '../../gateway/auth';
 import { ClientClosedError, TradingClient, type Answer } from '../../client/node';
 import { latencyHistogram, recordMs, summarize, type LatencySummary } from './report';
+import type { CheckInput } from './checker';
 
 export type OrderKind = 'cross' | 'rest' | 'market';
 
@@ -561,6 +562,16 @@ export class LoadRun {
   async close(): Promise<void> {
     this.closing = true;
     await Promise.all(this.clients.map((c) => c.connection.close()));
+  }
+
+  /** Every order sent, as the consistency checker takes them: accepted or not, and the final status the client saw. */
+  sentOrders(): CheckInput['sent'] {
+    return [...this.orders.values()].map((order) => ({
+      userID: order.userID,
+      orderId: order.orderId,
+      accepted: order.accepted,
+      ...(order.finalAt !== undefined && order.status && { clientFinal: order.status }),
+    }));
   }
 
   summary(): LoadSummary {
