@@ -1,6 +1,6 @@
 // Fault run against the running `npm start` stack: under a steady load of real WebSocket clients,
-// kill -9 one process at a time — the order worker, the matcher, the relay, the gateway twin and
-// Redis (AOF) — let npm start's supervisor restart it (1 s later), check it is healthy again, pause,
+// kill -9 one process at a time — the order worker, the matcher, the relay, the gateway twin, Redis
+// (AOF) and the Temporal dev server (SQLite in WAL mode) — let npm start's supervisor restart it (1 s later), check it is healthy again, pause,
 // and go on with the next. Clients reconnect after the gateway restart, re-send unanswered requests
 // (order.place with the same orderId is idempotent) and re-query order.status. After the drain a
 // checker compares every order's workflow with the matcher's book and the fills across orders.
@@ -33,7 +33,15 @@ import {
 } from './support/report';
 import { endpoints, killAndAwaitRestart, requireStack, type Restart } from './support/stack';
 
-const defaultTargets: StackProcessName[] = ['order-worker', 'matcher', 'relay', 'gateway', 'redis'];
+// moto keeps its queues and messages in memory only, so a kill of it loses them: it is left out.
+const defaultTargets: StackProcessName[] = [
+  'order-worker',
+  'matcher',
+  'relay',
+  'gateway',
+  'redis',
+  'temporal',
+];
 const targetList = (text: string): StackProcessName[] => {
   const names = text.split(',').map((s) => s.trim());
   for (const n of names)

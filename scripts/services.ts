@@ -149,6 +149,10 @@ export async function startTemporal(opts: TemporalOptions): Promise<ManagedProce
   mkdirSync(path.dirname(opts.dbFile), { recursive: true });
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(opts.port)];
   args.push('--db-filename', opts.dbFile, '--log-level', 'warn');
+  // WAL with synchronous=normal: about twice the workflows/s of SQLite's default rollback journal.
+  // A killed server loses nothing; a machine crash can lose the last transactions (as Redis's
+  // appendfsync everysec can).
+  args.push('--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal');
   if (opts.metricsPort !== undefined) args.push('--metrics-port', String(opts.metricsPort));
   if (opts.uiPort === undefined) args.push('--headless');
   else args.push('--ui-port', String(opts.uiPort), '--ui-disable-news-fetch');
