@@ -13,6 +13,7 @@ import { Command } from 'commander';
 import * as cliProgress from 'cli-progress';
 import Redis from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { env } from '../config/env';
 import { markets } from '../config/markets';
 import { openBook } from '../matcher/book';
 import { workflowIdFor } from '../domain/order';
@@ -40,6 +41,7 @@ import {
   writeResult,
 } from './support/report';
 import { endpoints, requireStack } from './support/stack';
+import { actionsBetween, readActions } from './support/temporalActions';
 
 const program = withStackLoadOptions(new Command())
   .name('bench:e2e')
@@ -147,6 +149,7 @@ async function main(): Promise<void> {
       ? `machine quiet after ${fmt(quiet.waitedMs / 1000, 0)} s (other programs ${fmt(quiet.others)}% of a core, stack ${fmt(quiet.stack)}%)`
       : `⚠ the machine did not get quiet within ${opts.quietWait} s (other programs ${fmt(quiet.others)}% of a core, stack ${fmt(quiet.stack)}%): figures will be lower than this stack can do alone`,
   );
+  const actionsBefore = await readActions(e.temporalMetricsUrl, env.temporalNamespace);
   await load.connect();
   const rssStart = await stackRss();
   const sampler = new CpuSampler().start();
@@ -179,6 +182,11 @@ async function main(): Promise<void> {
   const cpu = await sampler.stop();
   const rssEnd = await stackRss();
   const summary = load.summary();
+  // Before the checker's queries and the clean-up's cancels, which are the bench's, not the mix's.
+  const actions = actionsBetween(
+    actionsBefore,
+    await readActions(e.temporalMetricsUrl, env.temporalNamespace),
+  );
 
   let check: CheckResult | undefined;
   if (opts.check) {
@@ -246,6 +254,19 @@ async function main(): Promise<void> {
     `Per order in this mix (${shapes.sampled} histories of orderWorkflow): ${fmt(m.activities, 2)} activities ` +
       `(${fmt(m.enqueueCommand, 2)} enqueueCommand, ${fmt(m.pushStatus, 2)} pushStatus), ${fmt(m.signals, 2)} matcherEvent signals, ` +
       `${fmt(m.updates, 2)} updates, ${fmt(m.events, 1)} history events`,
+  );
+  const actionsPerOrder = summary.accepted > 0 ? sumCounts(actions) / summary.accepted : 0;
+  const ownCpuMs = ownProcessCpuMs(cpu, summary.completed);
+  out.push(
+    'Targets (issue: cheaper orders) beside what this run measured:',
+    `  history events per order        ${fmt(m.events, 1).padStart(7)}   target ≤ 15`,
+    `  billable actions per order      ${fmt(actionsPerOrder, 2).padStart(7)}   target ≤ 4   (the server's \`action\` counter over ${summary.accepted} accepted orders: ${actions
+      .map(
+        (a) =>
+          `${a.type.replace(/^(command|grpc|message)_/, '')} ${fmt(a.count / Math.max(summary.accepted, 1), 2)}`,
+      )
+      .join(', ')})`,
+    `  own CPU per completed order     ${fmt(ownCpuMs, 0).padStart(4)} ms   target ≤ 30 ms   (${ownProcesses.join(' + ')})`,
   );
   const ratios: Ratio[] = [];
   const e2e = summary.completedPerS;
@@ -319,7 +340,14 @@ async function main(): Promise<void> {
     load: summary,
     cpu,
     rss: { start: rssStart, end: rssEnd },
-    perOrder: shapes.mean,
+    perOrder: {
+      ...shapes.mean,
+      actions: actionsPerOrder,
+      actionsByType: Object.fromEntries(
+        actions.map((a) => [a.type, a.count / Math.max(summary.accepted, 1)]),
+      ),
+      ownCpuMs,
+    },
     historiesSampled: shapes.sampled,
     ceilings: { temporal: temporalCeil, messaging, matcher, error: ceilingError },
     ratios,
@@ -347,6 +375,18 @@ function cpuBrief(cpu: CpuReport): string {
  * CPU time each stack process spent per completed order over the load and drain, and the rate at
  * which the stack alone would fill every core: cores ÷ CPU-seconds per order.
  */
+/** The project's own processes, whose CPU per order has a target of its own. */
+const ownProcesses = ['order-worker', 'relay', 'matcher', 'gateway'];
+
+function ownProcessCpuMs(cpu: CpuReport, completed: number): number {
+  if (completed === 0) return 0;
+  const own = cpu.processes.filter((p) => ownProcesses.includes(p.name));
+  return own.reduce((ms, p) => ms + ((p.avg / 100) * cpu.seconds * 1000) / completed, 0);
+}
+
+const sumCounts = (counts: Array<{ count: number }>): number =>
+  counts.reduce((a, c) => a + c.count, 0);
+
 function cpuPerOrder(cpu: CpuReport, completed: number): { ceiling: number; lines: string[] } {
   if (completed === 0) return { ceiling: 0, lines: [] };
   const per = [...cpu.processes]

@@ -20,6 +20,8 @@ export interface Endpoints {
   /** The same server over HTTP: /healthz, /metrics. */
   gatewayHttpUrl: string;
   temporalAddress: string;
+  /** The Temporal server's Prometheus endpoint (its `action` counter). */
+  temporalMetricsUrl: string;
   redisUrl: string;
   awsEndpointUrl: string;
   healthPorts: Record<ServiceName, number>;
@@ -36,6 +38,7 @@ export function endpoints(gatewayUrl?: string): Endpoints {
     gatewayUrl: url,
     gatewayHttpUrl: url.replace(/^ws/, 'http').replace(/\/+$/, ''),
     temporalAddress: env.temporalAddress,
+    temporalMetricsUrl: `http://127.0.0.1:${port(servers.temporal.ports.metrics)}/metrics`,
     redisUrl: env.redisUrl,
     awsEndpointUrl,
     healthPorts: env.healthPorts,
