@@ -113,6 +113,8 @@ type Waiter = { match: (m: unknown) => boolean; resolve: (m: unknown) => void };
 
 /** Reports held for a first listener at most (a client nobody listens to must not grow). */
 const maxUnheard = 1000;
+/** Orders whose latest report seq is remembered to drop repeats (the least recently reported go). */
+const maxTrackedOrders = 10_000;
 
 export class TradingClient {
   /** Every execution report pushed so far, in arrival order. */
@@ -122,7 +124,7 @@ export class TradingClient {
   /** Resolves with the last close code and reason once the client is closed for good. */
   readonly closed: Promise<CloseInfo>;
   /** Connections lost (other than by close()), and requests sent again after a reconnect. */
-  readonly stats = { disconnects: 0, resent: 0 };
+  readonly stats = { disconnects: 0, resent: 0, repeatedReports: 0 };
   private socket: Socket | undefined;
   private stopping = false;
   private finished = false;
@@ -136,6 +138,8 @@ export class TradingClient {
   private readonly disconnectListeners = new Set<(info: CloseInfo) => void>();
   /** Reports pushed before any listener was there (right after connecting), for the first one. */
   private unheard: ExecutionReport[] = [];
+  /** The latest report seq of each order: reports come at least once, in order, per order. */
+  private readonly lastSeq = new Map<string, number>();
   private nextId = 1;
   private readonly retry: ReconnectOptions | undefined;
 
@@ -286,6 +290,10 @@ export class TradingClient {
     const m = message as Partial<Answer> & { event?: string };
     if (m && typeof m === 'object' && m.event === 'executionReport') {
       const report = message as ExecutionReport;
+      if (this.isRepeat(report)) {
+        this.stats.repeatedReports++;
+        return;
+      }
       if (this.options.keepHistory ?? true) this.reports.push(report);
       if (this.listeners.size === 0 && this.unheard.length < maxUnheard) this.unheard.push(report);
       for (const listener of this.listeners) listener(report);
@@ -355,6 +363,23 @@ export class TradingClient {
     return withTimeout(found, timeoutMs, 'no matching message', () =>
       this.waiters.delete(waiter),
     ) as Promise<T>;
+  }
+
+  /**
+   * Whether this order's report with this seq (or a later one) was delivered already: a report
+   * is pushed at least once, so a repeat after a retry or a reconnect is dropped here.
+   */
+  private isRepeat(report: ExecutionReport): boolean {
+    const key = `${report.userID}/${report.orderId}`;
+    const last = this.lastSeq.get(key) ?? 0;
+    if (report.seq <= last) return true;
+    this.lastSeq.delete(key);
+    this.lastSeq.set(key, report.seq);
+    if (this.lastSeq.size > maxTrackedOrders) {
+      const oldest = this.lastSeq.keys().next().value;
+      if (oldest !== undefined) this.lastSeq.delete(oldest);
+    }
+    return false;
   }
 
   /** A pushed report (already received or future) that `match` accepts. */
