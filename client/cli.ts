@@ -90,13 +90,11 @@ function printReport(g: Globals, report: ExecutionReport): void {
  * Ctrl-C. After a reconnect, catches up with order.status.
  */
 async function follow(g: Globals, client: TradingClient, orderId: string | null): Promise<void> {
-  const seen = new Map<string, number>();
   let finish!: () => void;
   const done = new Promise<void>((resolve) => (finish = resolve));
   client.onReport((r) => {
+    // A repeated push never gets here: the client library drops it.
     if (orderId !== null && r.orderId !== orderId) return;
-    if ((seen.get(r.orderId) ?? 0) >= r.seq) return; // a duplicate push
-    seen.set(r.orderId, r.seq);
     printReport(g, r);
     if (orderId !== null && terminalStatuses.has(r.status)) finish();
   });
@@ -211,12 +209,8 @@ program
   .action(async (orderId: string, _opts: unknown, cmd: Command) => {
     const g = globals(cmd);
     const client = await connect(g);
-    const seen = new Set<number>();
     client.onReport((r) => {
-      if (r.orderId === orderId && !seen.has(r.seq)) {
-        seen.add(r.seq);
-        printReport(g, r);
-      }
+      if (r.orderId === orderId) printReport(g, r);
     });
     const answer = await client.request('order.cancel', { orderId }, { timeoutMs: 35_000 });
     // The CANCELED report may trail the answer by a moment.

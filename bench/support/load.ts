@@ -65,7 +65,6 @@ export interface TrackedOrder {
   finalVia?: 'report' | 'answer' | 'status';
   status?: OrderStatus;
   filledQty?: string;
-  lastSeq: number;
   cancelRequested: boolean;
 }
 
@@ -326,7 +325,6 @@ export class LoadRun {
       params,
       scheduledAt: due,
       accepted: false,
-      lastSeq: 0,
       cancelRequested: false,
     };
     this.orders.set(order.key, order);
@@ -409,8 +407,7 @@ export class LoadRun {
 
   private onReport(client: BenchClient, r: ExecutionReport): void {
     const order = this.orders.get(`${client.userID}/${r.orderId}`);
-    if (!order || r.seq <= order.lastSeq) return; // not ours, or a duplicate push
-    order.lastSeq = r.seq;
+    if (!order) return; // not ours (a repeated push never gets here: the client library drops it)
     // Final already (an answer after a retried place can carry the final snapshot before the
     // reports come): an earlier report does not move it back.
     if (order.finalAt !== undefined) return;
