@@ -256,7 +256,9 @@ async function main(): Promise<void> {
       `${fmt(m.updates, 2)} updates, ${fmt(m.events, 1)} history events`,
   );
   const actionsPerOrder = summary.accepted > 0 ? sumCounts(actions) / summary.accepted : 0;
-  const ownCpuMs = ownProcessCpuMs(cpu, summary.completed);
+  const ownCpuMs = cost.perProcess
+    .filter((p) => ownProcesses.includes(p.name))
+    .reduce((ms, p) => ms + p.ms, 0);
   out.push(
     'Targets (issue: cheaper orders) beside what this run measured:',
     `  history events per order        ${fmt(m.events, 1).padStart(7)}   target ≤ 15`,
@@ -371,24 +373,21 @@ function cpuBrief(cpu: CpuReport): string {
   return `${[...top, `bench ${fmt(cpu.bench.avg)}%`].join(', ')} of a core; machine ${fmt(cpu.machineBusy)}% busy`;
 }
 
-/**
- * CPU time each stack process spent per completed order over the load and drain, and the rate at
- * which the stack alone would fill every core: cores ÷ CPU-seconds per order.
- */
 /** The project's own processes, whose CPU per order has a target of its own. */
 const ownProcesses = ['order-worker', 'relay', 'matcher', 'gateway'];
-
-function ownProcessCpuMs(cpu: CpuReport, completed: number): number {
-  if (completed === 0) return 0;
-  const own = cpu.processes.filter((p) => ownProcesses.includes(p.name));
-  return own.reduce((ms, p) => ms + ((p.avg / 100) * cpu.seconds * 1000) / completed, 0);
-}
 
 const sumCounts = (counts: Array<{ count: number }>): number =>
   counts.reduce((a, c) => a + c.count, 0);
 
-function cpuPerOrder(cpu: CpuReport, completed: number): { ceiling: number; lines: string[] } {
-  if (completed === 0) return { ceiling: 0, lines: [] };
+/**
+ * CPU time each stack process spent per completed order over the load and drain, and the rate at
+ * which the stack alone would fill every core: cores ÷ CPU-seconds per order.
+ */
+function cpuPerOrder(
+  cpu: CpuReport,
+  completed: number,
+): { ceiling: number; lines: string[]; perProcess: Array<{ name: string; ms: number }> } {
+  if (completed === 0) return { ceiling: 0, lines: [], perProcess: [] };
   const per = [...cpu.processes]
     .map((p) => ({ name: p.name, ms: ((p.avg / 100) * cpu.seconds * 1000) / completed }))
     .sort((a, b) => b.ms - a.ms);
@@ -396,6 +395,7 @@ function cpuPerOrder(cpu: CpuReport, completed: number): { ceiling: number; line
   const ceiling = (cpu.cores * 1000) / total;
   return {
     ceiling,
+    perProcess: per,
     lines: [
       `CPU per completed order: ${fmt(total)} ms in all — ${per
         .filter((p) => p.ms >= 1)
