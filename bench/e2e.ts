@@ -16,6 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { env } from '../config/env';
 import { markets } from '../config/markets';
 import { openBook } from '../matcher/book';
+import { orderWorkflowType } from '../workflows/messages';
 import { workflowIdFor } from '../domain/order';
 import {
   matcherCeiling,
@@ -221,7 +222,11 @@ async function main(): Promise<void> {
     try {
       process.stderr.write(`ceiling 1/3: Temporal, ${opts.ceilingSeconds} s…\n`);
       temporalCeil = await temporalCeiling({
-        shapes: shapes.shapes.map((s) => ({ activities: s.activities, signals: s.signals })),
+        shapes: shapes.shapes.map((s) => ({
+          activities: s.activities,
+          localActivities: s.localActivities,
+          updates: s.updates,
+        })),
         seconds: opts.ceilingSeconds,
         concurrency: Math.round(opts.ceilingConcurrency),
         tag: runTag,
@@ -246,14 +251,14 @@ async function main(): Promise<void> {
   out.push(...rssTable(rssStart, rssEnd, cpu.seconds / 60));
   const m = shapes.mean;
   const perOrder = {
-    commands: m.enqueueCommand,
-    events: m.signals,
-    activities: m.activities,
+    commands: m.commands,
+    events: m.matcherEvents,
+    activities: m.activities + m.localActivities,
   };
   out.push(
-    `Per order in this mix (${shapes.sampled} histories of orderWorkflow): ${fmt(m.activities, 2)} activities ` +
-      `(${fmt(m.enqueueCommand, 2)} enqueueCommand, ${fmt(m.pushStatus, 2)} pushStatus), ${fmt(m.signals, 2)} matcherEvent signals, ` +
-      `${fmt(m.updates, 2)} updates, ${fmt(m.events, 1)} history events`,
+    `Per order in this mix (${shapes.sampled} histories of ${orderWorkflowType}): ${fmt(m.commands, 2)} matcher commands ` +
+      `(1 from the gateway, ${fmt(m.localActivities, 2)} enqueueCommand local activities), ${fmt(m.activities, 2)} pushStatus activities, ` +
+      `${fmt(m.updates, 2)} updates carrying ${fmt(m.matcherEvents, 2)} matcher events, ${fmt(m.signals, 2)} signals, ${fmt(m.events, 1)} history events`,
   );
   const actionsPerOrder = summary.accepted > 0 ? sumCounts(actions) / summary.accepted : 0;
   const ownCpuMs = cost.perProcess

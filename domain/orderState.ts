@@ -14,6 +14,8 @@ import {
 
 /** Fills kept in the state (and the snapshot); the full history is in the workflow's events. */
 export const recentFillsKept = 50;
+/** Changes kept to hand out again to a repeated delivery of the events that made them. */
+export const recentChangesKept = 50;
 
 /**
  * The remainder of a MARKET/IOC order expired for lack of liquidity and the retry policy allows
@@ -46,6 +48,8 @@ export interface StatusChange {
   fill: FillRecord | null;
   rejectReason: string | null;
   time: number;
+  /** The orderSeq of the matcher event that made the change; null for the workflow's own. */
+  orderSeq: number | null;
 }
 
 /** Everything the state needs to continue in a new run (continueAsNew); JSON-safe. */
@@ -67,6 +71,8 @@ export interface OrderStateData {
   reportSeq: number;
   /** Changes not yet pushed to the client, oldest first. */
   unpushed: StatusChange[];
+  /** The latest changes, oldest first: handed out again when an event is delivered again. */
+  recentChanges: StatusChange[];
   rejectReason: string | null;
   expireReason: string | null;
   /** Re-placements of an unmatched remainder so far; the latest place command's `attempt`. */
@@ -96,6 +102,7 @@ export class OrderState {
             fillCount: 0,
             reportSeq: 0,
             unpushed: [],
+            recentChanges: [],
             rejectReason: null,
             expireReason: null,
             retries: 0,
@@ -154,6 +161,10 @@ export class OrderState {
   get updatedAt(): number {
     return this.data.updatedAt;
   }
+  /** The seq of the latest change (0 before the first). */
+  get lastReportSeq(): number {
+    return this.data.reportSeq;
+  }
   get hasUnpushedReports(): boolean {
     return this.data.unpushed.length > 0;
   }
@@ -197,6 +208,15 @@ export class OrderState {
     return { ...this.placeCommand(), quantity: this.leaves, attempt: this.data.retries };
   }
 
+  /**
+   * The first place command, issued when the order was accepted: the gateway sends it right after
+   * starting the workflow, and the workflow sends the same command again if it goes unanswered.
+   */
+  firstPlaceCommand(): PlaceCommand {
+    if (this.data.commandCount !== 0) throw new Error('the first place command is already issued');
+    return { ...this.placeCommand(), issuedAt: this.order.acceptedAt };
+  }
+
   cancelCommand(): CancelCommand {
     return { cmd: 'cancel', ...this.nextCommandBase() };
   }
@@ -204,7 +224,7 @@ export class OrderState {
   /** A cancel while a retry waits: the order is not on the book, so the workflow ends it itself. */
   cancelWhileAwaitingRetry(time: number): void {
     this.data.expireReason = null;
-    this.transition('CANCELED', 'CANCELED', time);
+    this.transition('CANCELED', 'CANCELED', time, null);
   }
 
   // ── Matcher events ────────────────────────────────────────────────────────────────────────
@@ -236,7 +256,7 @@ export class OrderState {
     this.data.appliedOrderSeq = event.orderSeq;
     switch (event.event) {
       case 'NEW':
-        this.transition('NEW', 'NEW', event.time);
+        this.transition('NEW', 'NEW', event.time, event.orderSeq);
         break;
       case 'TRADE': {
         this.data.filled = event.filledQty;
@@ -257,12 +277,13 @@ export class OrderState {
           event.leavesQty === 0 ? 'FILLED' : 'PARTIALLY_FILLED',
           'TRADE',
           event.time,
+          event.orderSeq,
           fill,
         );
         break;
       }
       case 'CANCELED':
-        this.transition('CANCELED', 'CANCELED', event.time);
+        this.transition('CANCELED', 'CANCELED', event.time, event.orderSeq);
         break;
       case 'EXPIRED':
         this.data.expireReason = event.reason;
@@ -274,12 +295,12 @@ export class OrderState {
           this.data.phase = awaitingRetry;
           this.data.updatedAt = event.time;
         } else {
-          this.transition('EXPIRED', 'EXPIRED', event.time);
+          this.transition('EXPIRED', 'EXPIRED', event.time, event.orderSeq);
         }
         break;
       case 'REJECTED':
         this.data.rejectReason = event.reason;
-        this.transition('REJECTED', 'REJECTED', event.time);
+        this.transition('REJECTED', 'REJECTED', event.time, event.orderSeq);
         break;
       case 'CANCEL_REJECTED':
         break;
@@ -289,19 +310,20 @@ export class OrderState {
   /** Marks the order rejected before it reached the matcher (e.g. enqueue refused for bad input). */
   reject(reason: string, time: number): void {
     this.data.rejectReason = reason;
-    this.transition('REJECTED', 'REJECTED', time);
+    this.transition('REJECTED', 'REJECTED', time, null);
   }
 
   private transition(
     status: OrderStatus,
     execType: ExecType,
     time: number,
+    orderSeq: number | null,
     fill?: FillRecord,
   ): void {
     this.data.phase = status;
     this.data.updatedAt = time;
     this.data.reportSeq += 1;
-    this.data.unpushed.push({
+    const change: StatusChange = {
       seq: this.data.reportSeq,
       status,
       execType,
@@ -309,7 +331,10 @@ export class OrderState {
       fill: fill ?? null,
       rejectReason: this.data.rejectReason,
       time,
-    });
+      orderSeq,
+    };
+    this.data.unpushed.push(change);
+    this.data.recentChanges = [...this.data.recentChanges, change].slice(-recentChangesKept);
   }
 
   /** Changes not yet pushed, oldest first; call `markPushed` after the push succeeded. */
@@ -318,5 +343,21 @@ export class OrderState {
   }
   markPushed(count: number): void {
     this.data.unpushed = this.data.unpushed.slice(count);
+  }
+
+  /**
+   * What a delivery of these events owes its caller, oldest first: every change not yet handed
+   * out, and again the kept changes these events made before (a repeated delivery whose first
+   * answer was lost). Marks them handed out.
+   */
+  takeReportsFor(events: readonly Pick<MatcherEvent, 'orderSeq'>[]): StatusChange[] {
+    const delivered = new Set(events.map((e) => e.orderSeq));
+    const owed = new Map<number, StatusChange>();
+    for (const change of this.data.recentChanges) {
+      if (change.orderSeq !== null && delivered.has(change.orderSeq)) owed.set(change.seq, change);
+    }
+    for (const change of this.data.unpushed) owed.set(change.seq, change);
+    this.data.unpushed = [];
+    return [...owed.values()].sort((a, b) => a.seq - b.seq);
   }
 }

@@ -24,7 +24,7 @@ import {
   type AcceptedOrder,
   type OrderStatus,
 } from '../domain/order';
-import { orderTerms, sameTerms, type OrderSnapshot } from '../domain/orderPresenter';
+import { orderSnapshot, orderTerms, sameTerms, type OrderSnapshot } from '../domain/orderPresenter';
 import {
   cancelUpdate,
   orderErrorTypes,
@@ -34,7 +34,8 @@ import {
 import { env, gatewayTemporalTimeoutMs } from '../config/env';
 import { ApiError, type Method } from './envelope';
 import type { Logger } from '../platform/log';
-import { submitOrder } from './submitOrder';
+import { submitOrder, type SendCommand } from './submitOrder';
+import { OrderState } from '../domain/orderState';
 
 /** How long a method waits for Temporal; below API Gateway's 29 s integration timeout. */
 export const defaultTemporalTimeoutMs = 20_000;
@@ -46,6 +47,8 @@ const grpcUnavailable = 14;
 
 export interface MethodDeps {
   temporal: () => Promise<Client>;
+  /** Sends a command to the matcher's queue (the first place command of each order). */
+  sendCommand: () => Promise<SendCommand>;
   markets: Markets;
   /** The order workflows' task queue; default ORDER_TASK_QUEUE or 'orders'. */
   taskQueue?: string;
@@ -158,6 +161,8 @@ function rawMethods(deps: MethodDeps): Record<Method, MethodFn> {
     const description = await withTimeout(client, () => handle.describe());
     switch (description.status.name) {
       case 'RUNNING':
+        // Before its first workflow task (the delayed start) a query would wait for it.
+        if (description.historyLength <= 1) return pendingSnapshot(client, handle);
         return withTimeout(client, () => handle.query(statusQuery));
       case 'COMPLETED':
         return withTimeout(client, () => handle.result() as Promise<OrderSnapshot>);
@@ -168,6 +173,18 @@ function rawMethods(deps: MethodDeps): Record<Method, MethodFn> {
           `the order's workflow ended ${description.status.name}; ask an operator`,
         );
     }
+  }
+
+  /** An order the matcher has not answered yet, from its workflow's input. */
+  async function pendingSnapshot(client: Client, handle: WorkflowHandle): Promise<OrderSnapshot> {
+    const history = await withTimeout(client, () => handle.fetchHistory());
+    const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+    const payload = started?.input?.payloads?.[0];
+    if (!payload)
+      throw new ApiError(500, 'ORDER_UNAVAILABLE', 'the order has no input; ask an operator');
+    const accepted =
+      client.options.loadedDataConverter.payloadConverter.fromPayload<AcceptedOrder>(payload);
+    return orderSnapshot(new OrderState(accepted));
   }
 
   /** The order id is taken by a finished order: same order → its final snapshot, else 409. */
@@ -198,7 +215,10 @@ function rawMethods(deps: MethodDeps): Record<Method, MethodFn> {
       ctx.annotate({ workflowId });
       const client = await deps.temporal();
       try {
-        return await withTimeout(client, () => submitOrder(client, accepted, taskQueue));
+        const sendCommand = await deps.sendCommand();
+        return await withTimeout(client, () =>
+          submitOrder(client, sendCommand, accepted, taskQueue),
+        );
       } catch (err) {
         if (err instanceof WorkflowExecutionAlreadyStartedError)
           return finishedOrder(client, workflowId, accepted);

@@ -82,11 +82,13 @@ export function suppressNagFindings(stack: OrderLifecycleStack): void {
       'The node role of EKS Auto Mode node pools: join the cluster and pull images. Pods do not use it; they get their own IRSA roles.',
     );
   }
-  ack(
-    workloads.serviceAccounts.orderWorker.role,
-    `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${logicalId(gateway.api.node.defaultChild!)}>/prod/POST/@connections/*]`,
-    'pushStatus posts to client connections whose ids exist only at run time; the ARN is pinned to this API, this stage and POST.',
-  );
+  for (const pusher of [workloads.serviceAccounts.orderWorker, workloads.serviceAccounts.relay]) {
+    ack(
+      pusher.role,
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${logicalId(gateway.api.node.defaultChild!)}>/prod/POST/@connections/*]`,
+      'Execution reports go to client connections whose ids exist only at run time; the ARN is pinned to this API, this stage and POST.',
+    );
+  }
 
   // The kubectl provider (custom resource that applies the manifests) is built by aws-cdk-lib.
   const kubectl = cluster.node.findChild('KubectlProvider');

@@ -200,8 +200,9 @@ export class OrderLifecycleStack extends Stack {
       encrypt(topicKey.keyArn),
       readSecrets(redisSecret),
     );
-    // Order worker: the workflow activities — enqueueCommand (SQS) and pushStatus (API Gateway
-    // @connections, finding the user's connections in Redis).
+    // Order worker: the workflow activities — enqueueCommand (SQS; cancels, retries and re-sends)
+    // and pushStatus (API Gateway @connections, finding the user's connections in Redis; only for
+    // reports no update answered).
     this.workloads.allow(
       'orderWorker',
       new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [ordersQueue.queueArn] }),
@@ -212,13 +213,23 @@ export class OrderLifecycleStack extends Stack {
       }),
       readSecrets(temporalSecret, redisSecret),
     );
-    // Relay: relay queue in, workflow signals out.
+    // Relay: relay queue in, workflow updates out, and the reports they answer with pushed to the
+    // user's connections (API Gateway @connections, the connections found in Redis).
     this.workloads.allow(
       'relay',
       consume(relayQueue.queueArn),
       decrypt(queueKey.keyArn),
-      readSecrets(temporalSecret),
+      new iam.PolicyStatement({
+        actions: ['execute-api:ManageConnections'],
+        resources: [this.gateway.postToConnectionsArn],
+      }),
+      readSecrets(temporalSecret, redisSecret),
     );
+    // The gateway's $default handler sends each order's first place command itself.
+    this.gateway.functions.default.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [ordersQueue.queueArn] }),
+    );
+    this.gateway.functions.default.addToRolePolicy(encrypt(queueKey.keyArn));
 
     // ---- Alarms.
     this.channels.allowServiceToPublish('cloudwatch.amazonaws.com');

@@ -42,7 +42,7 @@ export async function startOrderWorker(opts: OrderWorkerOptions = {}): Promise<R
     connection,
     namespace: env.temporalNamespace,
     taskQueue: opts.taskQueue ?? env.orderTaskQueue,
-    workflowsPath: require.resolve('../workflows/orderWorkflow'),
+    workflowsPath: require.resolve('../workflows'),
     activities,
   });
   const health = await startHealthServer(

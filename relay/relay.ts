@@ -1,8 +1,12 @@
-// The relay: matcher events from the SQS queue subscribed to the SNS topic become signals
-// to each order's workflow, the maker's as well as the taker's. A message is deleted only after
-// its signal was accepted; the workflow drops an event it has already applied (orderSeq).
+// The relay: matcher events from the SQS queue subscribed to the SNS topic reach each order's
+// workflow, the maker's as well as the taker's: one update per order carrying all its events of the
+// received batch. The update answers with the execution reports those events owe; the relay pushes
+// them to the user's connections. A message is deleted only after its update was answered and its
+// reports pushed; the workflow drops an event it has already applied (orderSeq) and answers a
+// repeated delivery with the same reports, so a crash in between delivers reports again, in order.
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { createPushStatus, type PushStatus } from '../activities/pushStatus';
 import { Counter } from 'prom-client';
 import { queueUrl, sqsClient } from '../platform/aws';
 import { env } from '../config/env';
@@ -11,7 +15,7 @@ import { orderLogger, serviceLogger, type Logger } from '../platform/log';
 import { SqsConsumer } from '../platform/sqsConsumer';
 import { temporalConnectionOptions } from '../config/secrets';
 import { matcherEventSchema, orderKeyFor, workflowIdFor, type MatcherEvent } from '../domain/order';
-import { matcherEventSignal } from '../workflows/messages';
+import { matcherEventsUpdate } from '../workflows/messages';
 
 export interface RelayOptions {
   sqs: SQSClient;
@@ -21,7 +25,9 @@ export interface RelayOptions {
   /** Seconds a received event stays invisible while being relayed (renewed). */
   leaseSeconds?: number;
   log: Logger;
-  onSignal?: (event: MatcherEvent, outcome: 'signaled' | 'no-workflow') => void;
+  /** Pushes an execution report to the user's connections. */
+  push: PushStatus;
+  onDelivered?: (event: MatcherEvent, outcome: 'delivered' | 'no-workflow') => void;
 }
 
 export class EventRelay {
@@ -42,68 +48,69 @@ export class EventRelay {
     return this.queue.stop();
   }
 
-  /** Signals per order in order, orders in parallel; returns what was delivered (to delete). */
+  /** One update per order, orders in parallel; returns what was delivered (to delete). */
   private async relayBatch(messages: Message[]): Promise<Message[]> {
-    const byOrder = new Map<string, Message[]>();
-    for (const m of messages) {
-      const key = this.orderKeyOf(m);
-      byOrder.set(key, [...(byOrder.get(key) ?? []), m]);
-    }
+    const byOrder = new Map<string, { events: MatcherEvent[]; messages: Message[] }>();
     const delivered: Message[] = [];
+    for (const m of messages) {
+      const parsed = matcherEventSchema.safeParse(safeJson(m.Body));
+      if (!parsed.success) {
+        this.options.log.error(
+          { messageId: m.MessageId, body: m.Body, error: parsed.error.message },
+          'malformed matcher event dropped',
+        );
+        delivered.push(m);
+        continue;
+      }
+      const key = orderKeyFor(parsed.data.userID, parsed.data.orderId);
+      const group = byOrder.get(key) ?? { events: [], messages: [] };
+      group.events.push(parsed.data);
+      group.messages.push(m);
+      byOrder.set(key, group);
+    }
     await Promise.all(
       [...byOrder.values()].map(async (group) => {
-        for (const m of group) {
-          try {
-            await this.relay(m);
-            delivered.push(m);
-          } catch (err) {
-            // Left in the queue: it comes back after the visibility timeout.
-            this.options.log.error(
-              { err, messageId: m.MessageId },
-              'signal failed; the event will be redelivered',
-            );
-            return;
-          }
+        try {
+          await this.deliver(group.events);
+          delivered.push(...group.messages);
+        } catch (err) {
+          // Left in the queue: they come back after the visibility timeout.
+          this.options.log.error(
+            { err, messageIds: group.messages.map((m) => m.MessageId) },
+            'delivery failed; the events will be redelivered',
+          );
         }
       }),
     );
     return delivered;
   }
 
-  private orderKeyOf(m: Message): string {
-    try {
-      const { userID, orderId } = JSON.parse(m.Body ?? '') as { userID?: string; orderId?: string };
-      return orderKeyFor(String(userID), String(orderId));
-    } catch {
-      return m.MessageId ?? '';
-    }
-  }
-
-  private async relay(m: Message): Promise<void> {
-    const parsed = matcherEventSchema.safeParse(safeJson(m.Body));
-    if (!parsed.success) {
-      this.options.log.error(
-        { messageId: m.MessageId, body: m.Body, error: parsed.error.message },
-        'malformed matcher event dropped',
-      );
-      return;
-    }
-    const event = parsed.data;
-    const workflowId = workflowIdFor(event.userID, event.orderId);
+  /** One order's events, oldest first: one update, then its reports pushed in order. */
+  private async deliver(events: MatcherEvent[]): Promise<void> {
+    const { userID, orderId } = events[0] as MatcherEvent;
+    const workflowId = workflowIdFor(userID, orderId);
     const log = orderLogger(this.options.log, workflowId);
+    let reports;
     try {
-      await this.options.client.workflow.getHandle(workflowId).signal(matcherEventSignal, event);
-      log.debug({ event: event.event, seq: event.seq, orderSeq: event.orderSeq }, 'event signaled');
-      this.options.onSignal?.(event, 'signaled');
+      reports = await this.options.client.workflow
+        .getHandle(workflowId)
+        .executeUpdate(matcherEventsUpdate, { args: [events] });
     } catch (err) {
       // A finished order (a late CANCEL_REJECTED) or one not started by a workflow (replay tool).
       if (!(err instanceof WorkflowNotFoundError)) throw err;
       log.warn(
-        { event: event.event, seq: event.seq },
-        'no running workflow for this event; dropped',
+        { events: events.map((e) => `${e.event}#${e.seq}`) },
+        'no running workflow for these events; dropped',
       );
-      this.options.onSignal?.(event, 'no-workflow');
+      for (const event of events) this.options.onDelivered?.(event, 'no-workflow');
+      return;
     }
+    for (const report of reports) await this.options.push(report);
+    log.debug(
+      { events: events.map((e) => `${e.event}#${e.seq}`), reports: reports.length },
+      'events delivered',
+    );
+    for (const event of events) this.options.onDelivered?.(event, 'delivered');
   }
 }
 
@@ -116,7 +123,7 @@ function safeJson(text: string | undefined): unknown {
 }
 
 export async function startRelay(
-  opts: { relayQueueUrl?: string; healthPort?: number } = {},
+  opts: { relayQueueUrl?: string; healthPort?: number; push?: PushStatus } = {},
 ): Promise<{ stop(): Promise<void> }> {
   const log = serviceLogger('relay');
   const sqs = sqsClient();
@@ -138,7 +145,8 @@ export async function startRelay(
     waitSeconds: env.sqsWaitSeconds,
     leaseSeconds: env.sqsLeaseSeconds,
     log,
-    onSignal: (event, outcome) => relayed.inc({ event: event.event, outcome }),
+    push: opts.push ?? createPushStatus(),
+    onDelivered: (event, outcome) => relayed.inc({ event: event.event, outcome }),
   });
   relay.start();
   healthy = true;

@@ -16,7 +16,17 @@ import type {
 import type { ExecutionReport, OrderSnapshot } from '../domain/orderPresenter';
 
 export const orderTaskQueue = 'orders';
-export const orderWorkflowType = 'orderWorkflow';
+/** The workflow type of every new order (workflows/orderLifecycle.ts). */
+export const orderWorkflowType = 'orderLifecycle';
+
+/** A command the matcher (the first place: from the start, set by the gateway) has not answered within this time is sent again (applied once by id). */
+export const ackTimeoutMs = 30_000;
+/** Each further re-send waits twice as long, up to this: a slow path is not fed more copies. */
+export const maxAckTimeoutMs = 300_000;
+
+/** How long to wait for the answer to a command's send number `sendNumber` (0 = first send). */
+export const ackTimeoutAfter = (sendNumber: number): number =>
+  Math.min(ackTimeoutMs * 2 ** sendNumber, maxAckTimeoutMs);
 
 /** Error types the workflow fails updates with; the gateway maps them to answers. */
 export const orderErrorTypes = {
@@ -25,16 +35,25 @@ export const orderErrorTypes = {
 } as const;
 
 /**
- * Sent with update-with-start by the gateway, carrying the order again. Answers once the order is
- * durably enqueued to the matcher (status PENDING_NEW or later). Re-sending the same order returns
- * it; the same order id with other fields is refused with DUPLICATE_ORDER_ID.
+ * Sent by the gateway when a placed order's workflow already exists (a client re-sent it), carrying
+ * the order again. The same order returns its snapshot; the same order id with other fields is
+ * refused with DUPLICATE_ORDER_ID.
  */
 export const submitUpdate = defineUpdate<OrderSnapshot, [AcceptedOrder]>('submit');
 
 /** Asks the matcher to cancel; answers with the snapshot once the order is final. */
 export const cancelUpdate = defineUpdate<OrderSnapshot>('cancel');
 
-/** A matcher event for this order, from the relay. Deduplicated by the event's orderSeq. */
+/**
+ * The matcher's events for this order, from the relay, oldest first; applied once each by orderSeq.
+ * Answers with the execution reports they owe, which the relay pushes to the user's connections:
+ * a repeated delivery answers with the same reports again (at least once, in order).
+ */
+export const matcherEventsUpdate = defineUpdate<ExecutionReport[], [MatcherEvent[]]>(
+  'matcherEvents',
+);
+
+/** The retired workflow's way in for matcher events (workflows/retired/orderWorkflow.ts). */
 export const matcherEventSignal = defineSignal<[MatcherEvent]>('matcherEvent');
 
 export const statusQuery = defineQuery<OrderSnapshot>('status');

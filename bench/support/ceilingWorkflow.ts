@@ -1,55 +1,49 @@
-// The Temporal ceiling's workflow: the shape of an orderWorkflow (started by update-with-start,
-// the update answered after the first activity, then one activity per signal) with none of its
-// work. Its activity is a no-op, so the figure is what the Temporal server and one worker can do.
+// The Temporal ceiling's workflow: the shape of an order workflow (a delayed start woken by its
+// first update, one update per delivery of matcher events, its local and scheduled activities) with
+// none of its work. Its activities are no-ops, so the figure is what the Temporal server and one
+// worker can do.
 import {
   allHandlersFinished,
   condition,
-  defineSignal,
   defineUpdate,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
 } from '@temporalio/workflow';
 
 export interface CeilingShape {
-  /** Activities in all (orderWorkflow: enqueueCommand per command + pushStatus per report). */
+  /** Scheduled activities (the order workflow: pushStatus of reports no update answered). */
   activities: number;
-  /** Signals it receives (orderWorkflow: one matcherEvent per matcher event). */
-  signals: number;
+  /** Local activities (the order workflow: its own enqueueCommand). */
+  localActivities: number;
+  /** Updates it receives (the order workflow: matcherEvents, cancel, submit). */
+  updates: number;
 }
 
 export interface CeilingActivities {
   noop(): Promise<void>;
 }
 
-export const ceilingSignal = defineSignal('tick');
-export const ceilingSubmit = defineUpdate<number>('submit');
+export const ceilingUpdate = defineUpdate<number>('tick');
 
-const { noop } = proxyActivities<CeilingActivities>({
-  startToCloseTimeout: '10 seconds',
-  retry: { initialInterval: '200 ms', backoffCoefficient: 2, maximumInterval: '5 seconds' },
-});
+const retry = {
+  initialInterval: '200 ms',
+  backoffCoefficient: 2,
+  maximumInterval: '5 seconds',
+} as const;
+const { noop } = proxyActivities<CeilingActivities>({ startToCloseTimeout: '10 seconds', retry });
+const local = proxyLocalActivities<CeilingActivities>({ startToCloseTimeout: '10 seconds', retry });
 
 export async function ceilingWorkflow(shape: CeilingShape): Promise<number> {
-  let signals = 0;
-  let submitted = false;
-  setHandler(ceilingSignal, () => void signals++);
-  setHandler(ceilingSubmit, async () => {
-    await condition(() => submitted);
-    return signals;
-  });
-  let done = 0;
-  if (shape.activities > 0) {
-    await noop();
-    done++;
+  let updates = 0;
+  setHandler(ceilingUpdate, () => ++updates);
+  // Spread like the order's: a local activity, then an activity, after each update while any.
+  for (let done = 0; done < Math.max(shape.localActivities, shape.activities); done++) {
+    await condition(() => updates >= Math.min(done + 1, shape.updates));
+    if (done < shape.localActivities) await local.noop();
+    if (done < shape.activities) await noop();
   }
-  submitted = true;
-  while (done < shape.activities) {
-    // Like a report per matcher event: each further activity follows a signal, while there are any.
-    await condition(() => signals >= Math.min(done, shape.signals));
-    await noop();
-    done++;
-  }
-  await condition(() => signals >= shape.signals);
+  await condition(() => updates >= shape.updates);
   await condition(allHandlersFinished);
-  return done;
+  return updates;
 }

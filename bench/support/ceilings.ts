@@ -1,7 +1,7 @@
 // Ceilings measured in the same run as the load, on the same machine and servers, so the e2e figure
 // can be read as a share of what each part can do on its own:
-// - Temporal: the same server runs a workflow of the same shape as orderWorkflow in this run's mix
-//   (activities and signals per order counted from real histories), with a worker in this process on
+// - Temporal: the same server runs a workflow of the same shape as the order workflow in this run's
+//   mix (activities, local activities and updates per order counted from real histories), with a worker in this process on
 //   a task queue of its own → workflows/s;
 // - SQS/SNS (moto): SQS FIFO send → receive → delete, and SNS FIFO publish → subscribed SQS FIFO
 //   receive → delete, on queues and a topic of the bench's own → messages/s;
@@ -16,14 +16,18 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { DeleteTopicCommand, PublishBatchCommand, SNSClient } from '@aws-sdk/client-sns';
-import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { env } from '../../config/env';
 import { ensureOrderChannels } from '../../scripts/localAws';
 import { projectRoot } from '../../scripts/services';
+
+/** The marker the TypeScript SDK records for a local activity's result. */
+const localActivityMarker = 'core_local_activity';
+import { matcherEventsUpdate } from '../../workflows/messages';
 import {
-  ceilingSignal,
-  ceilingSubmit,
+  ceilingUpdate,
   ceilingWorkflow,
   type CeilingActivities,
   type CeilingShape,
@@ -34,14 +38,19 @@ import { latencyHistogram, recordMs, summarize, type LatencySummary } from './re
 // The worker's state changes at INFO would break up the report; warnings and errors still show.
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
-// ── What an order costs: counted from real orderWorkflow histories ──────────────────────────────
+// ── What an order costs: counted from real order workflow histories ─────────────────────────────
 
 export interface OrderShape {
+  /** Scheduled activities (pushStatus of reports no update answered). */
   activities: number;
-  enqueueCommand: number;
-  pushStatus: number;
+  /** Local activities: the workflow's own enqueueCommand (cancels, retries, re-sends). */
+  localActivities: number;
+  /** Matcher commands sent: the gateway's first place plus the workflow's enqueues. */
+  commands: number;
   signals: number;
   updates: number;
+  /** Matcher events delivered in the updates (each one message on the relay's queue). */
+  matcherEvents: number;
   events: number;
 }
 
@@ -69,21 +78,25 @@ export async function sampleOrderShapes(
           const history = await client.workflow.getHandle(id).fetchHistory();
           const shape: OrderShape = {
             activities: 0,
-            enqueueCommand: 0,
-            pushStatus: 0,
+            localActivities: 0,
+            commands: 1,
             signals: 0,
             updates: 0,
+            matcherEvents: 0,
             events: history.events?.length ?? 0,
           };
           for (const e of history.events ?? []) {
-            const activity = e.activityTaskScheduledEventAttributes?.activityType?.name;
-            if (activity) {
-              shape.activities++;
-              if (activity === 'enqueueCommand') shape.enqueueCommand++;
-              if (activity === 'pushStatus') shape.pushStatus++;
+            if (e.activityTaskScheduledEventAttributes) shape.activities++;
+            if (e.markerRecordedEventAttributes?.markerName === localActivityMarker) {
+              shape.localActivities++;
+              shape.commands++;
             }
             if (e.workflowExecutionSignaledEventAttributes) shape.signals++;
-            if (e.workflowExecutionUpdateAcceptedEventAttributes) shape.updates++;
+            const update = e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input;
+            if (update) shape.updates++;
+            const payload = update?.name === matcherEventsUpdate.name && update.args?.payloads?.[0];
+            if (payload)
+              shape.matcherEvents += defaultPayloadConverter.fromPayload<unknown[]>(payload).length;
           }
           shapes.push(shape);
         } catch {
@@ -99,10 +112,11 @@ export async function sampleOrderShapes(
     shapes,
     mean: {
       activities: mean('activities'),
-      enqueueCommand: mean('enqueueCommand'),
-      pushStatus: mean('pushStatus'),
+      localActivities: mean('localActivities'),
+      commands: mean('commands'),
       signals: mean('signals'),
       updates: mean('updates'),
+      matcherEvents: mean('matcherEvents'),
       events: mean('events'),
     },
   };
@@ -130,7 +144,8 @@ export async function temporalCeiling(opts: {
   tag: string;
 }): Promise<TemporalCeiling> {
   const taskQueue = `bench-ceiling-${opts.tag}`;
-  const shapes = opts.shapes.length > 0 ? opts.shapes : [{ activities: 3, signals: 2 }];
+  const shapes =
+    opts.shapes.length > 0 ? opts.shapes : [{ activities: 0, localActivities: 0, updates: 2 }];
   const nativeConnection = await NativeConnection.connect({ address: env.temporalAddress });
   const connection = await Connection.connect({ address: env.temporalAddress });
   const client = new Client({ connection, namespace: env.temporalNamespace });
@@ -160,17 +175,15 @@ export async function temporalCeiling(opts: {
             const i = n++;
             const shape = shapes[i % shapes.length]!;
             const started = performance.now();
-            const start = new WithStartWorkflowOperation(ceilingWorkflow, {
+            // As the gateway starts an order (delayed: the first update wakes it) and the relay
+            // delivers its events.
+            const handle = await client.workflow.start(ceilingWorkflow, {
               workflowId: `bench-ceiling/${opts.tag}/${i}`,
               taskQueue,
               args: [shape],
-              workflowIdConflictPolicy: 'USE_EXISTING',
+              startDelay: '30 seconds',
             });
-            await client.workflow.executeUpdateWithStart(ceilingSubmit, {
-              startWorkflowOperation: start,
-            });
-            const handle = await start.workflowHandle();
-            for (let s = 0; s < shape.signals; s++) await handle.signal(ceilingSignal);
+            for (let u = 0; u < shape.updates; u++) await handle.executeUpdate(ceilingUpdate);
             await handle.result();
             const done = performance.now();
             // Completions inside the window count, whenever they started (steady state).

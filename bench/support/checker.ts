@@ -18,7 +18,7 @@ import { toUnits } from '../../domain/fixedPoint';
 import { terminalStatuses, type MatcherEvent, type OrderStatus } from '../../domain/order';
 import type { OrderSnapshot } from '../../domain/orderPresenter';
 import { openBook, type Book, type OrderRecord } from '../../matcher/book';
-import { statusQuery } from '../../workflows/messages';
+import { matcherEventsUpdate, statusQuery } from '../../workflows/messages';
 import { fmt } from './report';
 
 export interface OrderRef {
@@ -88,7 +88,7 @@ interface FullFill {
 }
 
 /**
- * Every fill of an order, from the matcherEvent signals in its workflow history (applied once per
+ * Every fill of an order, from the matcherEvents updates in its workflow history (applied once per
  * orderSeq, as the workflow does): the snapshot keeps only the last 50. Undefined when the
  * history starts with a continue-as-new (its earlier runs are not read).
  */
@@ -103,19 +103,20 @@ export async function fillsFromHistory(
   if (events[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId) return undefined;
   const bySeq = new Map<number, FullFill>();
   for (const e of events) {
-    const signal = e.workflowExecutionSignaledEventAttributes;
-    if (signal?.signalName !== 'matcherEvent') continue;
-    const payload = signal.input?.payloads?.[0];
+    const input = e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input;
+    if (input?.name !== matcherEventsUpdate.name) continue;
+    const payload = input.args?.payloads?.[0];
     if (!payload) continue;
-    const event = defaultPayloadConverter.fromPayload<MatcherEvent>(payload);
-    if (event.event !== 'TRADE' || bySeq.has(event.orderSeq)) continue;
-    bySeq.set(event.orderSeq, {
-      tradeId: event.tradeId,
-      qty: event.lastQty,
-      price: event.lastPrice,
-      maker: event.maker,
-      time: event.time,
-    });
+    for (const event of defaultPayloadConverter.fromPayload<MatcherEvent[]>(payload)) {
+      if (event.event !== 'TRADE' || bySeq.has(event.orderSeq)) continue;
+      bySeq.set(event.orderSeq, {
+        tradeId: event.tradeId,
+        qty: event.lastQty,
+        price: event.lastPrice,
+        maker: event.maker,
+        time: event.time,
+      });
+    }
   }
   return [...bySeq.values()];
 }

@@ -5,6 +5,7 @@
 // @connections).
 import { markets } from '../../config/markets';
 import { temporalClient } from '../temporal';
+import { commandSender } from '../commandQueue';
 import { registryRedis, userOfConnection, type RedisLike } from '../../connections/registry';
 import {
   ApiError,
@@ -41,7 +42,12 @@ async function connectionUser(
 export function createDefaultHandler(
   deps: DefaultHandlerDeps = {},
 ): (event: WebSocketEvent) => Promise<WebSocketResult> {
-  const methods = createMethods({ temporal: temporalClient, markets, ...deps });
+  const methods = createMethods({
+    temporal: temporalClient,
+    sendCommand: commandSender,
+    markets,
+    ...deps,
+  });
   const redis = deps.redis ?? registryRedis;
 
   return async (event) => {

@@ -17,6 +17,7 @@ import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { env } from '../../config/env';
 import { closeClients } from '../../platform/lazy';
 import { idOf, methodOf } from '../envelope';
+import type { SendCommand } from '../submitOrder';
 import { handler as authorizerHandler } from '../handlers/authorizer';
 import { handler as connectHandler } from '../handlers/connect';
 import { createDefaultHandler, handler as defaultHandler } from '../handlers/default';
@@ -55,10 +56,11 @@ export interface GatewayTwinOptions extends Partial<TwinLimits> {
   /** Replace handler modules (tests); the real modules by default. */
   handlers?: Partial<TwinHandlers>;
   /**
-   * Start order workflows on this task queue instead of ORDER_TASK_QUEUE ('orders'): the real
-   * $default handler, built for this twin (tests that run their own order worker).
+   * Start order workflows on this task queue and send their commands to this orders queue instead
+   * of ORDER_TASK_QUEUE and ORDERS_QUEUE_URL: the real $default handler, built for this twin (tests
+   * that run their own order worker and matcher).
    */
-  taskQueue?: string;
+  orders?: { taskQueue: string; sendCommand: () => Promise<SendCommand> };
   /** Close the handlers' shared Temporal/Redis clients on close (default true). */
   closeHandlerClients?: boolean;
 }
@@ -121,7 +123,7 @@ export async function startGatewayTwin(opts: GatewayTwinOptions = {}): Promise<G
     authorizer: authorizerHandler,
     connect: connectHandler,
     disconnect: disconnectHandler,
-    default: opts.taskQueue ? createDefaultHandler({ taskQueue: opts.taskQueue }) : defaultHandler,
+    default: opts.orders ? createDefaultHandler(opts.orders) : defaultHandler,
     ...opts.handlers,
   };
   const stage = opts.stage ?? 'local';

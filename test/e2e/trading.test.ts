@@ -11,7 +11,12 @@ import {
   TradingClient,
   type GatewayTwin,
 } from '../support/twin';
-import { createTestChannels, startServicesInProcess, type TestChannels } from '../support/stack';
+import {
+  commandSenderFor,
+  createTestChannels,
+  startServicesInProcess,
+  type TestChannels,
+} from '../support/stack';
 
 let channels: TestChannels;
 let twin: GatewayTwin;
@@ -20,7 +25,10 @@ const clients: TradingClient[] = [];
 
 beforeAll(async () => {
   channels = await createTestChannels('e2e');
-  twin = await startTestTwin({ taskQueue: channels.taskQueue });
+  const sendCommand = commandSenderFor(channels);
+  twin = await startTestTwin({
+    orders: { taskQueue: channels.taskQueue, sendCommand: () => Promise.resolve(sendCommand) },
+  });
   const services = await startServicesInProcess(
     channels,
     createPushStatus({ managementUrl: twin.httpUrl }),

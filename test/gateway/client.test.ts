@@ -15,10 +15,16 @@ let twin: GatewayTwin;
 const redis = testRedis();
 
 beforeAll(async () => {
-  // No worker serves this task queue: order.place stays unanswered until its 1.5 s timeout.
+  // A slow queue keeps order.place in flight; no worker serves this task queue, so the re-sent
+  // order's `submit` update stays unanswered until its 1.5 s timeout.
+  const slowSend = () => new Promise<void>((resolve) => setTimeout(resolve, 300));
   twin = await startTestTwin({
     handlers: {
-      default: createDefaultHandler({ taskQueue: `idle-${randomUUID()}`, timeoutMs: () => 1500 }),
+      default: createDefaultHandler({
+        taskQueue: `idle-${randomUUID()}`,
+        sendCommand: () => Promise.resolve(slowSend),
+        timeoutMs: () => 1500,
+      }),
     },
   });
 });

@@ -1,18 +1,19 @@
-// order.place up to the Temporal call: the seed's message exactly as written passes validation and
-// becomes update-with-start of orderWorkflow with the contract's options. The full flow (a worker
-// running the workflow) is in the end-to-end tests.
+// order.place up to Temporal and the matcher's queue: the seed's message exactly as written passes
+// validation, starts the order's workflow with the contract's options and sends its first place
+// command. The full flow (a worker running the workflow) is in the end-to-end tests.
 import '../support/quietGateway';
 import { randomUUID } from 'node:crypto';
 import {
   ApplicationFailure,
   Client,
   Connection,
-  WithStartWorkflowOperation,
+  WorkflowExecutionAlreadyStartedError,
   WorkflowUpdateFailedError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
+  type WorkflowStartOptions,
 } from '@temporalio/client';
 import { markets } from '../../config/markets';
-import type { AcceptedOrder } from '../../domain/order';
+import type { AcceptedOrder, MatcherCommand } from '../../domain/order';
 import type { OrderSnapshot } from '../../domain/orderPresenter';
 import { createDefaultHandler } from '../../gateway/handlers/default';
 import { createMethods, type CallContext } from '../../gateway/methods';
@@ -46,22 +47,29 @@ function messageEvent(body: string, userID: string): WebSocketEvent {
   };
 }
 
-/** A Temporal client double that records update-with-start calls. */
-function fakeTemporal(answer: (accepted: AcceptedOrder) => Promise<unknown>) {
-  const calls: Array<{
-    update: unknown;
-    options: { args: [AcceptedOrder]; startWorkflowOperation: WithStartWorkflowOperation<never> };
-  }> = [];
+/** A Temporal client double that records workflow starts and updates to a running workflow. */
+function fakeTemporal(
+  start: (options: WorkflowStartOptions) => Promise<unknown> = () => Promise.resolve(),
+  update: (accepted: AcceptedOrder) => Promise<unknown> = () => Promise.reject(new Error('no')),
+) {
+  const starts: Array<{ workflowType: string; options: WorkflowStartOptions }> = [];
+  const updates: Array<{ workflowId: string; update: unknown; args: [AcceptedOrder] }> = [];
   const client = {
     withDeadline: <T>(_deadline: number, fn: () => Promise<T>) => fn(),
     workflow: {
-      executeUpdateWithStart: (update: unknown, options: (typeof calls)[number]['options']) => {
-        calls.push({ update, options });
-        return answer(options.args[0]);
+      start: (workflowType: string, options: WorkflowStartOptions) => {
+        starts.push({ workflowType, options });
+        return start(options);
       },
+      getHandle: (workflowId: string) => ({
+        executeUpdate: (u: unknown, { args }: { args: [AcceptedOrder] }) => {
+          updates.push({ workflowId, update: u, args });
+          return update(args[0]);
+        },
+      }),
     },
   } as unknown as Client;
-  return { calls, temporal: () => Promise.resolve(client) };
+  return { starts, updates, temporal: () => Promise.resolve(client) };
 }
 
 const snapshotOf = (a: AcceptedOrder): Partial<OrderSnapshot> => ({
@@ -70,21 +78,43 @@ const snapshotOf = (a: AcceptedOrder): Partial<OrderSnapshot> => ({
   status: 'PENDING_NEW',
 });
 
-test("the seed's message, sent exactly as written, passes validation and reaches update-with-start", async () => {
-  const { calls, temporal } = fakeTemporal((a) => Promise.resolve(snapshotOf(a)));
-  const handler = createDefaultHandler({ temporal, now: () => 1_700_000_000_000 });
+/** A stand-in for the matcher's queue that records what is sent. */
+function fakeQueue() {
+  const sent: Array<{ command: MatcherCommand; sendNumber: number }> = [];
+  return {
+    sent,
+    sendCommand: () =>
+      Promise.resolve((command: MatcherCommand, sendNumber: number) => {
+        sent.push({ command, sendNumber });
+        return Promise.resolve();
+      }),
+  };
+}
+
+test("the seed's message, sent exactly as written, passes validation, starts the order's workflow and sends its place command", async () => {
+  const { starts, temporal } = fakeTemporal();
+  const queue = fakeQueue();
+  const handler = createDefaultHandler({
+    temporal,
+    sendCommand: queue.sendCommand,
+    now: () => 1_700_000_000_000,
+  });
   const frame = `{"id":"r1","method":"order.place","params":${seedOrderText}}`;
   const result = await handler(messageEvent(frame, 'user1'));
 
   expect(result.statusCode).toBe(200);
-  expect(JSON.parse(result.body!)).toEqual({
-    id: 'r1',
-    status: 200,
-    result: { workflowId: 'order/user1/12345', orderId: '12345', status: 'PENDING_NEW' },
+  const answer = JSON.parse(result.body!) as { id: string; status: number; result: OrderSnapshot };
+  expect(answer).toMatchObject({ id: 'r1', status: 200 });
+  expect(answer.result).toMatchObject({
+    workflowId: 'order/user1/12345',
+    orderId: '12345',
+    status: 'PENDING_NEW',
+    price: '100.00',
+    quantity: '5.00000',
+    filledQty: '0.00000',
   });
-  expect(calls).toHaveLength(1);
-  const { update, options } = calls[0]!;
-  expect(update).toBe(submitUpdate);
+  expect(starts).toHaveLength(1);
+  const { workflowType, options } = starts[0]!;
   const accepted: AcceptedOrder = {
     orderId: '12345',
     userID: 'user1',
@@ -100,22 +130,21 @@ test("the seed's message, sent exactly as written, passes validation and reaches
     stepSize: '0.00001',
     acceptedAt: 1_700_000_000_000,
   };
-  expect(options.args).toEqual([accepted]);
-  const op = options.startWorkflowOperation;
-  expect(op).toBeInstanceOf(WithStartWorkflowOperation);
-  expect(op.workflowTypeOrFunc).toBe('orderWorkflow');
-  expect(op.options).toMatchObject({
+  expect(workflowType).toBe('orderLifecycle');
+  expect(options).toMatchObject({
     workflowId: 'order/user1/12345',
     taskQueue: 'orders',
     args: [accepted],
-    workflowIdConflictPolicy: 'USE_EXISTING',
+    startDelay: 30_000,
+    workflowIdConflictPolicy: 'FAIL',
     workflowIdReusePolicy: 'REJECT_DUPLICATE',
     staticSummary: 'SELL 5 BTC @ 100.00 · user1',
   });
   const attributes = Object.fromEntries(
-    (op.options.typedSearchAttributes as Array<{ key: { name: string }; value: unknown }>).map(
-      (p) => [p.key.name, p.value],
-    ),
+    (options.typedSearchAttributes as Array<{ key: { name: string }; value: unknown }>).map((p) => [
+      p.key.name,
+      p.value,
+    ]),
   );
   expect(attributes).toEqual({
     OrderStatus: 'PENDING_NEW',
@@ -124,11 +153,54 @@ test("the seed's message, sent exactly as written, passes validation and reaches
     OrderSide: 'SELL',
     OrderType: 'LIMIT',
   });
+  expect(queue.sent).toEqual([
+    {
+      sendNumber: 0,
+      command: {
+        cmd: 'place',
+        commandId: 'order/user1/12345#1',
+        orderId: '12345',
+        userID: 'user1',
+        market: 'BTC',
+        side: 'SELL',
+        orderType: 'LIMIT',
+        timeInForce: 'GTC',
+        selfTradePrevention: 'EXPIRE_MAKER',
+        price: 10_000,
+        quantity: 500_000,
+        attempt: 0,
+        issuedAt: 1_700_000_000_000,
+      },
+    },
+  ]);
+});
+
+test('a re-sent order answers from its running workflow and sends the same place command again while unanswered', async () => {
+  const { starts, updates, temporal } = fakeTemporal(
+    () =>
+      Promise.reject(new WorkflowExecutionAlreadyStartedError('started', 'id', 'orderLifecycle')),
+    (a) => Promise.resolve({ ...snapshotOf(a), createdAt: 1_600_000_000_000 }),
+  );
+  const queue = fakeQueue();
+  const methods = createMethods({ temporal, sendCommand: queue.sendCommand, markets });
+  const ctx: CallContext = { userID: 'user1', connectionId: 'c', log, annotate: () => undefined };
+  const answer = await methods['order.place'](
+    JSON.parse(seedOrderText) as Record<string, unknown>,
+    ctx,
+  );
+  expect(answer).toMatchObject({ status: 'PENDING_NEW', createdAt: 1_600_000_000_000 });
+  expect(starts).toHaveLength(1);
+  expect(updates.map((u) => [u.workflowId, u.update])).toEqual([
+    ['order/user1/12345', submitUpdate],
+  ]);
+  expect(queue.sent.map((s) => [s.command.commandId, s.command.issuedAt, s.sendNumber])).toEqual([
+    ['order/user1/12345#1', 1_600_000_000_000, 0],
+  ]);
 });
 
 test('userID may be left out of params: the connection’s user places the order', async () => {
-  const { calls, temporal } = fakeTemporal((a) => Promise.resolve(snapshotOf(a)));
-  const handler = createDefaultHandler({ temporal });
+  const { starts, temporal } = fakeTemporal();
+  const handler = createDefaultHandler({ temporal, sendCommand: fakeQueue().sendCommand });
   const frame = JSON.stringify({
     id: 'r2',
     method: 'order.place',
@@ -138,15 +210,13 @@ test('userID may be left out of params: the connection’s user places the order
     status: number;
   };
   expect(answer.status).toBe(200);
-  expect(calls[0]!.options.args[0]).toMatchObject({
+  expect(starts[0]!.options.args![0]).toMatchObject({
     userID: 'carol',
     orderType: 'MARKET',
     timeInForce: 'IOC',
     price: null,
   });
-  expect(calls[0]!.options.startWorkflowOperation.options.staticSummary).toBe(
-    'BUY 1.5 ETH MARKET · carol',
-  );
+  expect(starts[0]!.options.staticSummary).toBe('BUY 1.5 ETH MARKET · carol');
 });
 
 describe('Temporal failures become answers', () => {
@@ -159,18 +229,20 @@ describe('Temporal failures become answers', () => {
   const params = JSON.parse(seedOrderText) as Record<string, unknown>;
 
   test('DUPLICATE_ORDER_ID from the workflow → 409 naming orderId', async () => {
-    const { temporal } = fakeTemporal(() =>
-      Promise.reject(
-        new WorkflowUpdateFailedError(
-          'update failed',
-          ApplicationFailure.create({
-            type: 'DUPLICATE_ORDER_ID',
-            message: 'order 12345 exists with other fields',
-          }),
+    const { temporal } = fakeTemporal(
+      () => Promise.reject(new WorkflowExecutionAlreadyStartedError('started', 'id', 'type')),
+      () =>
+        Promise.reject(
+          new WorkflowUpdateFailedError(
+            'update failed',
+            ApplicationFailure.create({
+              type: 'DUPLICATE_ORDER_ID',
+              message: 'order 12345 exists with other fields',
+            }),
+          ),
         ),
-      ),
     );
-    const handler = createDefaultHandler({ temporal });
+    const handler = createDefaultHandler({ temporal, sendCommand: fakeQueue().sendCommand });
     const frame = `{"id":"d1","method":"order.place","params":${seedOrderText}}`;
     expect(JSON.parse((await handler(messageEvent(frame, 'user1'))).body!)).toEqual({
       id: 'd1',
@@ -188,10 +260,15 @@ describe('Temporal failures become answers', () => {
       Promise.reject(new WorkflowUpdateRPCTimeoutOrCancelledError('deadline')),
     );
     await expect(
-      createMethods({ temporal: timeout.temporal, markets })['order.place'](params, ctx),
+      createMethods({
+        temporal: timeout.temporal,
+        sendCommand: fakeQueue().sendCommand,
+        markets,
+      })['order.place'](params, ctx),
     ).rejects.toMatchObject({ status: 504, code: 'TIMEOUT' });
     const handler = createDefaultHandler({
       temporal: fakeTemporal(() => Promise.reject(new Error('boom'))).temporal,
+      sendCommand: fakeQueue().sendCommand,
     });
     const frame = `{"id":"i1","method":"order.place","params":${seedOrderText}}`;
     expect(JSON.parse((await handler(messageEvent(frame, 'user1'))).body!)).toEqual({
@@ -211,11 +288,13 @@ describe('against the real Temporal server (no worker on the queue)', () => {
   });
   afterAll(() => connection.close());
 
-  test('update-with-start starts the order workflow with its search attributes and summary; 504 when unanswered; a finished id is 409 DUPLICATE_ORDER_ID', async () => {
+  test('place starts the order workflow with its search attributes and summary; its status reads PENDING_NEW before any worker runs it; a finished id is 409 DUPLICATE_ORDER_ID', async () => {
     const taskQueue = `gateway-test-${randomUUID()}`;
     const user = uniqueUser('tq');
+    const queue = fakeQueue();
     const methods = createMethods({
       temporal: () => Promise.resolve(client),
+      sendCommand: queue.sendCommand,
       markets,
       taskQueue,
       timeoutMs: () => 1500,
@@ -228,13 +307,12 @@ describe('against the real Temporal server (no worker on the queue)', () => {
     };
     const params = { ...(JSON.parse(seedOrderText) as Record<string, unknown>), userID: user };
 
-    await expect(methods['order.place'](params, userCtx)).rejects.toMatchObject({
-      status: 504,
-      code: 'TIMEOUT',
-    });
+    const placed = await methods['order.place'](params, userCtx);
+    expect(placed).toMatchObject({ status: 'PENDING_NEW' });
+    expect(queue.sent.map((s) => s.command.commandId)).toEqual([`order/${user}/12345#1`]);
     const handle = client.workflow.getHandle(`order/${user}/12345`);
     const description = await handle.describe();
-    expect(description.type).toBe('orderWorkflow');
+    expect(description.type).toBe('orderLifecycle');
     expect(description.taskQueue).toBe(taskQueue);
     expect(description.status.name).toBe('RUNNING');
     expect(await description.staticSummary()).toBe(`SELL 5 BTC @ 100.00 · ${user}`);
@@ -249,16 +327,9 @@ describe('against the real Temporal server (no worker on the queue)', () => {
       OrderType: 'LIMIT',
     });
 
-    // Without a worker, order.status cannot be answered in time either. (The cause is part of
-    // the comparison so that a failure shows it: once, under load, this was a 500.)
-    const statusError = await methods['order.status']({ orderId: '12345' }, userCtx).then(
-      () => undefined,
-      (err: { status?: number; cause?: Error }) => ({
-        status: err.status,
-        cause: `${String(err.cause)} ← ${String(err.cause?.cause)}`,
-      }),
-    );
-    expect(statusError).toMatchObject({ status: 504 });
+    // No worker has run it yet (its start waits for the matcher's answer): the gateway reads the
+    // snapshot from the workflow's input instead of a query that would wait.
+    expect(await methods['order.status']({ orderId: '12345' }, userCtx)).toEqual(placed);
 
     // A finished workflow keeps its id: re-sending does not start the order again.
     await handle.terminate('test over');

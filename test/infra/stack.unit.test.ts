@@ -481,8 +481,9 @@ describe('IAM: each role holds only what it needs, on the named resources', () =
     );
   });
 
-  it('relay: consume the relay queue and the Temporal secret, nothing else', () => {
+  it('relay: consume the relay queue, post to this stage’s @connections, Redis AUTH and Temporal', () => {
     const relay = arnOf(stack.channels.relayQueue);
+    const connections = `arn:<<AWS::Partition>>:execute-api:<<AWS::Region>>:<<AWS::AccountId>>:${ref(stack.gateway.api)}/prod/POST/@connections/*`;
     expect(grants(sa().relay)).toEqual(
       sorted([
         `Allow sqs:ReceiveMessage ${relay}`,
@@ -490,12 +491,14 @@ describe('IAM: each role holds only what it needs, on the named resources', () =
         `Allow sqs:ChangeMessageVisibility ${relay}`,
         `Allow sqs:GetQueueAttributes ${relay}`,
         `Allow kms:Decrypt ${arnOf(stack.channels.queueKey)}`,
+        `Allow execute-api:ManageConnections ${connections}`,
+        `Allow secretsmanager:GetSecretValue ${secret.redis()}`,
         `Allow secretsmanager:GetSecretValue ${secret.temporal}`,
       ]),
     );
   });
 
-  it('gateway handlers: own log group, VPC ENIs where in the VPC, only the secrets they read', () => {
+  it('gateway handlers: own log group, VPC ENIs where in the VPC, only the secrets they read; $default sends to the orders queue', () => {
     const fns = stack.gateway.functions;
     expect(grants(fns.authorizer)).toEqual(
       sorted([...logsOf('authorizer'), `Allow secretsmanager:GetSecretValue ${secret.jwt()}`]),
@@ -511,6 +514,9 @@ describe('IAM: each role holds only what it needs, on the named resources', () =
         ...eni,
         `Allow secretsmanager:GetSecretValue ${secret.temporal}`,
         `Allow secretsmanager:GetSecretValue ${secret.redis()}`,
+        `Allow sqs:SendMessage ${arnOf(stack.channels.ordersQueue)}`,
+        `Allow kms:GenerateDataKey ${arnOf(stack.channels.queueKey)}`,
+        `Allow kms:Decrypt ${arnOf(stack.channels.queueKey)}`,
       ]),
     );
   });

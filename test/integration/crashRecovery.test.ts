@@ -5,9 +5,10 @@ import { markets } from '../../config/markets';
 import { openBook, type Book } from '../../matcher/book';
 import type { OrderSnapshot } from '../../domain/orderPresenter';
 import type { ManagedProcess } from '../../scripts/services';
-import type { orderWorkflow } from '../../workflows/orderWorkflow';
+import type { orderLifecycle } from '../../workflows/orderLifecycle';
 import { acceptedOrder, submitOrder, uniqueUser } from '../support/orders';
 import {
+  commandSenderFor,
   createTestChannels,
   spawnService,
   temporalClient,
@@ -72,14 +73,18 @@ async function crossingPairs(label: string, pairs: number): Promise<OrderSnapsho
       price: 1000,
     }),
   ]).flat();
-  return Promise.all(orders.map((order) => submitOrder(client, order, channels.taskQueue)));
+  return Promise.all(
+    orders.map((order) =>
+      submitOrder(client, commandSenderFor(channels), order, channels.taskQueue),
+    ),
+  );
 }
 
 /** Everything that must hold after the crash: all FILLED, one trade per pair, two sides each. */
 async function expectAllFilledExactlyOnce(orders: OrderSnapshot[]): Promise<void> {
   const finals = await Promise.all(
     orders.map((order) =>
-      client.workflow.getHandle<typeof orderWorkflow>(order.workflowId).result(),
+      client.workflow.getHandle<typeof orderLifecycle>(order.workflowId).result(),
     ),
   );
   for (const f of finals) {

@@ -1,15 +1,16 @@
-// Orders through the real path: Temporal workflow → SQS FIFO → Lua book in Redis → outbox → SNS
-// FIFO → SQS → relay → workflow signal. Services run in this process; servers are real.
+// Orders through the real path: workflow start and SQS FIFO → Lua book in Redis → outbox → SNS
+// FIFO → SQS → relay → workflow update. Services run in this process; servers are real.
 import type { Client } from '@temporalio/client';
 import { openBook, type Book } from '../../matcher/book';
 import { markets } from '../../config/markets';
 import type { ExecutionReport, OrderSnapshot } from '../../domain/orderPresenter';
 import { cancelUpdate } from '../../workflows/messages';
-import type { orderWorkflow } from '../../workflows/orderWorkflow';
+import type { orderLifecycle } from '../../workflows/orderLifecycle';
 import { recordHistory } from '../support/histories';
 import { acceptedOrder, statusBecomes, submitOrder, uniqueUser } from '../support/orders';
 import {
   createTestChannels,
+  commandSenderFor,
   startServicesInProcess,
   temporalClient,
   type TestChannels,
@@ -44,9 +45,14 @@ afterAll(async () => {
 });
 
 const place = (params: Record<string, unknown>): Promise<OrderSnapshot> =>
-  submitOrder(client, acceptedOrder({ coinID: 'BTC', ...params }), channels.taskQueue);
+  submitOrder(
+    client,
+    commandSenderFor(channels),
+    acceptedOrder({ coinID: 'BTC', ...params }),
+    channels.taskQueue,
+  );
 const handleOf = (snapshot: OrderSnapshot) =>
-  client.workflow.getHandle<typeof orderWorkflow>(snapshot.workflowId);
+  client.workflow.getHandle<typeof orderLifecycle>(snapshot.workflowId);
 const reportsOf = (userID: string, orderId: string) =>
   reports.filter((r) => r.userID === userID && r.orderId === orderId);
 
@@ -169,11 +175,9 @@ test('the same order submitted twice is one order, one command', async () => {
   const [first, second] = await Promise.all([place(params), place(params)]);
   expect(second.workflowId).toBe(first.workflowId);
   await statusBecomes(client, first, 'NEW');
+  // The gateway sends the place command (twice here, one id): the workflow sent none itself.
   const history = await handleOf(first).fetchHistory();
-  const enqueues = (history.events ?? []).filter(
-    (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'enqueueCommand',
-  );
-  expect(enqueues).toHaveLength(1);
+  expect((history.events ?? []).filter((e) => e.markerRecordedEventAttributes)).toHaveLength(0);
   expect((await book.snapshot()).bids.filter((order) => order.userID === user)).toHaveLength(1);
   await handleOf(first).executeUpdate(cancelUpdate);
   recordHistory(handleOf(first), 'submitted-twice');
@@ -184,6 +188,7 @@ test('a MARKET order with no liquidity is retried after durable timers, then EXP
   // ETH has no resting orders in this file's book.
   const order = await submitOrder(
     client,
+    commandSenderFor(channels),
     acceptedOrder({
       orderId: 'm-1',
       type: 'BUY',

@@ -1,11 +1,13 @@
 // Workflow histories recorded from real runs, replayed in CI (test/workflows/replay.unit.test.ts) to
 // prove that a change to the workflow code still replays every path. `npm run histories:record` runs
-// the tests that record them with RECORD_HISTORIES=1. Written by the temporal CLI in its JSON format.
+// the tests that record them with RECORD_HISTORIES=1. Written by the temporal CLI in its JSON format,
+// one folder per workflow type (test/histories/<type>/<path>.json).
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { toolBin } from '../../scripts/services';
+import { orderWorkflowType } from '../../workflows/messages';
 
 export const historiesDir = path.resolve(__dirname, '../histories');
 
@@ -29,5 +31,7 @@ export function recordHistory(
     ],
     { encoding: 'utf8' },
   );
-  writeFileSync(path.join(historiesDir, `${name}.json`), json);
+  const dir = path.join(historiesDir, orderWorkflowType);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, `${name}.json`), json);
 }

@@ -1,11 +1,11 @@
-// Test helpers: user ids, the seed's message, accepted orders and update-with-start submission the
-// way the gateway does it.
+// Test helpers: user ids, the seed's message, accepted orders and submission the way the gateway
+// does it.
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { markets } from '../../config/markets';
 import { parseOrder, toAcceptedOrder, type AcceptedOrder } from '../../domain/order';
 import type { OrderSnapshot } from '../../domain/orderPresenter';
-import { submitOrder as submitGatewayOrder } from '../../gateway/submitOrder';
+import { submitOrder as submitGatewayOrder, type SendCommand } from '../../gateway/submitOrder';
 import { orderTaskQueue, statusQuery } from '../../workflows/messages';
 import { eventually } from './eventually';
 
@@ -23,12 +23,13 @@ export function acceptedOrder(
   return toAcceptedOrder(parseOrder(params, markets), acceptedAt);
 }
 
-/** Submits like the gateway does, on a test's own task queue. */
+/** Submits like the gateway does, on a test's own task queue and orders queue. */
 export const submitOrder = (
   client: Client,
+  sendCommand: SendCommand,
   order: AcceptedOrder,
   taskQueue = orderTaskQueue,
-): Promise<OrderSnapshot> => submitGatewayOrder(client, order, taskQueue);
+): Promise<OrderSnapshot> => submitGatewayOrder(client, sendCommand, order, taskQueue);
 
 /** The order's snapshot once its workflow answers the status query with `status`. */
 export const statusBecomes = (

@@ -1,5 +1,8 @@
 // The service's own processes for integration tests, on the real servers of the jest global set-up:
 // queues, topic and Redis namespace of their own per test file, so files run side by side.
+import { createEnqueueCommand } from '../../activities/enqueueCommand';
+import type { SendCommand } from '../../gateway/submitOrder';
+import { sqsClient } from '../../platform/aws';
 import { randomUUID } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -87,6 +90,10 @@ export async function temporalClient(): Promise<{ client: Client; close: () => P
   return { client: new Client({ connection }), close: () => connection.close() };
 }
 
+/** Sends matcher commands to this file's orders queue, as the gateway does. */
+export const commandSenderFor = (channels: TestChannels): SendCommand =>
+  createEnqueueCommand(sqsClient(), channels.ordersQueueUrl);
+
 /** The matcher, relay and order worker in this process, on this file's channels. */
 export async function startServicesInProcess(
   channels: TestChannels,
@@ -102,7 +109,11 @@ export async function startServicesInProcess(
     namespace: channels.namespace,
     healthPort: 0,
   });
-  const relay = await startRelay({ relayQueueUrl: channels.relayQueueUrl, healthPort: 0 });
+  const relay = await startRelay({
+    relayQueueUrl: channels.relayQueueUrl,
+    healthPort: 0,
+    push: pushStatus,
+  });
   const worker = await startOrderWorker({
     taskQueue: channels.taskQueue,
     ordersQueueUrl: channels.ordersQueueUrl,

@@ -6,6 +6,7 @@ import type { OrderSnapshot } from '../../domain/orderPresenter';
 import { acceptedOrder, statusBecomes, submitOrder, uniqueUser } from '../support/orders';
 import {
   createTestChannels,
+  commandSenderFor,
   startServicesInProcess,
   temporalClient,
   type TestChannels,
@@ -49,7 +50,7 @@ test('an operator filters PARTIALLY_FILLED BTC orders and reads the order like a
   const seller = uniqueUser('alice');
   const buyer = uniqueUser('bob');
   const place = (p: Record<string, unknown>): Promise<OrderSnapshot> =>
-    submitOrder(client, acceptedOrder(p), channels.taskQueue);
+    submitOrder(client, commandSenderFor(channels), acceptedOrder(p), channels.taskQueue);
   const sell = await place({
     orderId: 'ui-1',
     type: 'SELL',

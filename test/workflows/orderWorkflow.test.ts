@@ -1,9 +1,9 @@
 // The order workflow on Temporal's time-skipping test server, with the matcher played by the test:
-// stub activities record commands and reports, and the test signals matcher events back.
+// the gateway's send and stub activities record commands, and the test delivers matcher events
+// back the way the relay does (an update answering with the reports they owe).
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Context } from '@temporalio/activity';
 import { Worker } from '@temporalio/worker';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { MatcherCommand, MatcherEvent } from '../../domain/order';
@@ -12,12 +12,13 @@ import { temporal } from '@temporalio/proto';
 import { projectRoot } from '../../scripts/services';
 import {
   cancelUpdate,
-  matcherEventSignal,
+  matcherEventsUpdate,
   orderSearchAttributeNames,
   statusQuery,
   type OrderActivities,
 } from '../../workflows/messages';
-import type { orderWorkflow } from '../../workflows/orderWorkflow';
+import type { orderLifecycle } from '../../workflows/orderLifecycle';
+import type { SendCommand } from '../../gateway/submitOrder';
 import { eventually } from '../support/eventually';
 import { recordHistory } from '../support/histories';
 import { acceptedOrder, submitOrder, uniqueUser } from '../support/orders';
@@ -25,8 +26,7 @@ import { acceptedOrder, submitOrder, uniqueUser } from '../support/orders';
 let env: TestWorkflowEnvironment;
 const commands: MatcherCommand[] = [];
 const sendNumbers: number[] = [];
-/** Workflow time at which each command in `commands` was sent. */
-const sentAt: number[] = [];
+/** Every report an update answered with or the workflow pushed, in arrival order. */
 const reports: ExecutionReport[] = [];
 const taskQueue = `wf-${randomUUID()}`;
 let worker: Worker;
@@ -55,7 +55,6 @@ beforeAll(async () => {
     enqueueCommand: async (command, sendNumber) => {
       commands.push(command);
       sendNumbers.push(sendNumber);
-      sentAt.push(Context.current().info.scheduledTimestampMs);
       return Promise.resolve();
     },
     pushStatus: async (report) => {
@@ -66,7 +65,7 @@ beforeAll(async () => {
   worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue,
-    workflowsPath: require.resolve('../../workflows/orderWorkflow'),
+    workflowsPath: require.resolve('../../workflows'),
     activities,
   });
   running = worker.run();
@@ -77,6 +76,28 @@ afterAll(async () => {
   await running;
   await env?.teardown();
 });
+
+/** The gateway's first send of each order's place command. */
+const sendCommand: SendCommand = async (command, sendNumber) => {
+  commands.push(command);
+  sendNumbers.push(sendNumber);
+  return Promise.resolve();
+};
+
+/** Delivers events the way the relay does; answers with the reports they owe. */
+async function deliver(
+  handle: {
+    executeUpdate: (
+      u: typeof matcherEventsUpdate,
+      o: { args: [MatcherEvent[]] },
+    ) => Promise<ExecutionReport[]>;
+  },
+  ...events: MatcherEvent[]
+): Promise<ExecutionReport[]> {
+  const answer = await handle.executeUpdate(matcherEventsUpdate, { args: [events] });
+  reports.push(...answer);
+  return answer;
+}
 
 let seq = 1000;
 function eventFor(
@@ -113,11 +134,11 @@ test('filled at once: events applied once each, in orderSeq order, even duplicat
     quantity: 5,
     price: 100,
   });
-  const snapshot = await submitOrder(env.client, order, taskQueue);
+  const snapshot = await submitOrder(env.client, sendCommand, order, taskQueue);
   expect(snapshot.status).toBe('PENDING_NEW');
   const place = await commandOf('o1');
   expect(place).toMatchObject({ cmd: 'place', quantity: 500000, price: 10000, attempt: 0 });
-  const handle = env.client.workflow.getHandle<typeof orderWorkflow>(snapshot.workflowId);
+  const handle = env.client.workflow.getHandle<typeof orderLifecycle>(snapshot.workflowId);
   const trade = (orderSeq: number, lastQty: number, filledQty: number) =>
     eventFor(place, orderSeq, {
       event: 'TRADE',
@@ -138,11 +159,19 @@ test('filled at once: events applied once each, in orderSeq order, even duplicat
     quantity: 500000,
   });
   // Out of order and twice: the second fill arrives before the first, NEW arrives last and again.
-  await handle.signal(matcherEventSignal, trade(3, 300000, 500000));
-  await handle.signal(matcherEventSignal, trade(2, 200000, 200000));
-  await handle.signal(matcherEventSignal, trade(2, 200000, 200000));
-  await handle.signal(matcherEventSignal, created);
-  await handle.signal(matcherEventSignal, created);
+  // Events ahead of a gap wait for it and owe nothing yet; a repeat owes its reports again.
+  expect(await deliver(handle, trade(3, 300000, 500000))).toEqual([]);
+  expect(await deliver(handle, trade(2, 200000, 200000))).toEqual([]);
+  expect(await deliver(handle, trade(2, 200000, 200000))).toEqual([]);
+  const answer = await deliver(handle, created);
+  expect(answer.map((r) => [r.seq, r.execType, r.status, r.filledQty])).toEqual([
+    [1, 'NEW', 'NEW', '0.00000'],
+    [2, 'TRADE', 'PARTIALLY_FILLED', '2.00000'],
+    [3, 'TRADE', 'FILLED', '5.00000'],
+  ]);
+  expect(await deliver(handle, created).catch((e: unknown) => e)).toEqual(
+    expect.objectContaining({ name: 'WorkflowNotFoundError' }),
+  );
   const final = await handle.result();
   expect(final).toMatchObject({
     status: 'FILLED',
@@ -151,12 +180,45 @@ test('filled at once: events applied once each, in orderSeq order, even duplicat
     fillCount: 2,
     cumQuote: '500.0000000',
   });
-  const mine = reports.filter((r) => r.userID === user);
-  expect(mine.map((r) => [r.seq, r.execType, r.status, r.filledQty])).toEqual([
-    [1, 'NEW', 'NEW', '0.00000'],
-    [2, 'TRADE', 'PARTIALLY_FILLED', '2.00000'],
-    [3, 'TRADE', 'FILLED', '5.00000'],
-  ]);
+});
+
+test('a repeated delivery answers with the same reports again, in order', async () => {
+  const user = uniqueUser('amy');
+  const order = acceptedOrder({
+    orderId: 'r1',
+    type: 'SELL',
+    userID: user,
+    coinID: 'BTC',
+    quantity: 1,
+    price: 100,
+  });
+  const snapshot = await submitOrder(env.client, sendCommand, order, taskQueue);
+  const place = await commandOf('r1');
+  const handle = env.client.workflow.getHandle<typeof orderLifecycle>(snapshot.workflowId);
+  const created = eventFor(place, 1, {
+    event: 'NEW',
+    side: 'SELL',
+    orderType: 'LIMIT',
+    timeInForce: 'GTC',
+    price: 10000,
+    quantity: 100000,
+  });
+  const half = eventFor(place, 2, {
+    event: 'TRADE',
+    tradeId: 'BTC-9',
+    side: 'SELL',
+    lastQty: 50000,
+    lastPrice: 10000,
+    maker: false,
+    filledQty: 50000,
+    leavesQty: 50000,
+  });
+  const first = await deliver(handle, created, half);
+  expect(first.map((r) => r.seq)).toEqual([1, 2]);
+  // The relay crashed before pushing and deleting: the same events come again, then a part.
+  expect(await deliver(handle, created, half)).toEqual(first);
+  expect(await deliver(handle, half)).toEqual([first[1]]);
+  await handle.terminate('test done');
 });
 
 test('the same order twice is one order; the same id with other fields is DUPLICATE_ORDER_ID', async () => {
@@ -169,12 +231,19 @@ test('the same order twice is one order; the same id with other fields is DUPLIC
     quantity: '1',
     price: '200',
   };
-  const first = await submitOrder(env.client, acceptedOrder(params), taskQueue);
-  const again = await submitOrder(env.client, acceptedOrder(params, Date.now() + 5000), taskQueue);
+  const first = await submitOrder(env.client, sendCommand, acceptedOrder(params), taskQueue);
+  const again = await submitOrder(
+    env.client,
+    sendCommand,
+    acceptedOrder(params, Date.now() + 5000),
+    taskQueue,
+  );
   expect(again.workflowId).toBe(first.workflowId);
-  expect(commands.filter((c) => c.userID === user)).toHaveLength(1);
+  // Unanswered yet, so the re-send sends the same command again (SQS and the matcher drop it).
+  expect(new Set(commands.filter((c) => c.userID === user).map((c) => c.commandId)).size).toBe(1);
   const err = await submitOrder(
     env.client,
+    sendCommand,
     acceptedOrder({ ...params, price: '201' }),
     taskQueue,
   ).catch((e: unknown) => e);
@@ -183,7 +252,7 @@ test('the same order twice is one order; the same id with other fields is DUPLIC
     'DUPLICATE_ORDER_ID',
   );
   await env.client.workflow
-    .getHandle<typeof orderWorkflow>(first.workflowId)
+    .getHandle<typeof orderLifecycle>(first.workflowId)
     .terminate('test done');
 });
 
@@ -191,6 +260,7 @@ test('cancel of a resting order: cancel command, CANCELED answer, final snapshot
   const user = uniqueUser('carol');
   const snapshot = await submitOrder(
     env.client,
+    sendCommand,
     acceptedOrder({
       orderId: 'c1',
       type: 'BUY',
@@ -202,9 +272,9 @@ test('cancel of a resting order: cancel command, CANCELED answer, final snapshot
     taskQueue,
   );
   const place = await commandOf('c1');
-  const handle = env.client.workflow.getHandle<typeof orderWorkflow>(snapshot.workflowId);
-  await handle.signal(
-    matcherEventSignal,
+  const handle = env.client.workflow.getHandle<typeof orderLifecycle>(snapshot.workflowId);
+  await deliver(
+    handle,
     eventFor(place, 1, {
       event: 'NEW',
       side: 'BUY',
@@ -219,7 +289,7 @@ test('cancel of a resting order: cancel command, CANCELED answer, final snapshot
     () => commands.find((c) => c.userID === user && c.cmd === 'cancel'),
     'cancel command',
   );
-  await handle.signal(matcherEventSignal, eventFor(cancel, 2, { event: 'CANCELED', filledQty: 0 }));
+  await deliver(handle, eventFor(cancel, 2, { event: 'CANCELED', filledQty: 0 }));
   expect((await canceled).status).toBe('CANCELED');
   expect((await handle.result()).status).toBe('CANCELED');
   const err = await handle.executeUpdate(cancelUpdate).catch((e: unknown) => e);
@@ -236,11 +306,11 @@ test('a MARKET order without liquidity is re-placed after durable backoffs, then
     quantity: 1,
     retryUnmatched: { attempts: 2, backoffMs: 60_000 },
   });
-  const snapshot = await submitOrder(env.client, order, taskQueue);
-  const handle = env.client.workflow.getHandle<typeof orderWorkflow>(snapshot.workflowId);
+  const snapshot = await submitOrder(env.client, sendCommand, order, taskQueue);
+  const handle = env.client.workflow.getHandle<typeof orderLifecycle>(snapshot.workflowId);
   const place = await commandOf('m1');
-  await handle.signal(
-    matcherEventSignal,
+  await deliver(
+    handle,
     eventFor(place, 1, {
       event: 'NEW',
       side: 'BUY',
@@ -250,8 +320,8 @@ test('a MARKET order without liquidity is re-placed after durable backoffs, then
       quantity: 100000,
     }),
   );
-  await handle.signal(
-    matcherEventSignal,
+  await deliver(
+    handle,
     eventFor(place, 2, {
       event: 'EXPIRED',
       reason: 'NO_LIQUIDITY',
@@ -261,12 +331,12 @@ test('a MARKET order without liquidity is re-placed after durable backoffs, then
   );
   expect((await handle.query(statusQuery)).status).toBe('NEW'); // not final: a retry is pending
   // Time skips through the backoff: the retry command arrives.
-  const resultPromise = handle.result();
+  await env.sleep(61_000);
   const retry1 = await commandOf('m1', 1);
   expect(retry1).toMatchObject({ cmd: 'place', attempt: 1, quantity: 100000 });
   // Half fills, the rest finds nothing again.
-  await handle.signal(
-    matcherEventSignal,
+  await deliver(
+    handle,
     eventFor(retry1, 3, {
       event: 'TRADE',
       tradeId: 'BTC-77',
@@ -278,8 +348,8 @@ test('a MARKET order without liquidity is re-placed after durable backoffs, then
       leavesQty: 50000,
     }),
   );
-  await handle.signal(
-    matcherEventSignal,
+  await deliver(
+    handle,
     eventFor(retry1, 4, {
       event: 'EXPIRED',
       reason: 'NO_LIQUIDITY',
@@ -287,10 +357,11 @@ test('a MARKET order without liquidity is re-placed after durable backoffs, then
       expiredQty: 50000,
     }),
   );
+  await env.sleep(121_000);
   const retry2 = await commandOf('m1', 2);
   expect(retry2).toMatchObject({ attempt: 2, quantity: 50000 });
-  await handle.signal(
-    matcherEventSignal,
+  await deliver(
+    handle,
     eventFor(retry2, 5, {
       event: 'EXPIRED',
       reason: 'NO_LIQUIDITY',
@@ -298,7 +369,7 @@ test('a MARKET order without liquidity is re-placed after durable backoffs, then
       expiredQty: 50000,
     }),
   );
-  const final = await resultPromise;
+  const final = await handle.result();
   expect(final).toMatchObject({
     status: 'EXPIRED',
     filledQty: '0.50000',
@@ -322,6 +393,7 @@ test('a command the matcher never answers is sent again after the acknowledgemen
   const user = uniqueUser('erin');
   const snapshot = await submitOrder(
     env.client,
+    sendCommand,
     acceptedOrder({
       orderId: 'lost',
       type: 'SELL',
@@ -332,9 +404,10 @@ test('a command the matcher never answers is sent again after the acknowledgemen
     }),
     taskQueue,
   );
-  const handle = env.client.workflow.getHandle<typeof orderWorkflow>(snapshot.workflowId);
-  const resultPromise = handle.result(); // lets the test server skip time
+  const handle = env.client.workflow.getHandle<typeof orderLifecycle>(snapshot.workflowId);
   const first = await commandOf('lost', 0);
+  // Time skips to the acknowledgement timeout (the delayed start wakes the workflow), then twice it.
+  await env.sleep(31_000);
   const resent = await eventually(
     () => commands.filter((c) => c.orderId === 'lost')[1],
     'the re-send',
@@ -345,23 +418,26 @@ test('a command the matcher never answers is sent again after the acknowledgemen
   expect(first.issuedAt).toEqual(expect.any(Number));
   expect(resent.issuedAt).toBe(first.issuedAt);
   // Each further re-send waits twice as long (30 s, then 60 s): a slow path gets fewer copies.
+  await env.sleep(61_000);
   const again = await eventually(
     () => commands.filter((c) => c.orderId === 'lost')[2],
     'the second re-send',
   );
-  const [t0, t1, t2] = [first, resent, again].map((c) => sentAt[commands.indexOf(c)]!) as [
-    number,
-    number,
-    number,
-  ];
-  expect(t1 - t0).toBeGreaterThanOrEqual(30_000);
-  expect(t1 - t0).toBeLessThan(35_000);
-  expect(t2 - t1).toBeGreaterThanOrEqual(60_000);
-  expect(t2 - t1).toBeLessThan(65_000);
-  await handle.signal(
-    matcherEventSignal,
+  // The first send is the gateway's, right after the workflow started; the re-sends are the
+  // workflow's local activities, recorded as markers.
+  const history = await handle.fetchHistory();
+  const t0 = Number(history.events?.[0]?.eventTime?.seconds) * 1000;
+  const [t1, t2] = (history.events ?? [])
+    .filter((e) => e.markerRecordedEventAttributes)
+    .map((e) => Number(e.eventTime?.seconds) * 1000) as [number, number];
+  expect(t1 - t0).toBeGreaterThanOrEqual(29_000);
+  expect(t1 - t0).toBeLessThan(36_000);
+  expect(t2 - t1).toBeGreaterThanOrEqual(59_000);
+  expect(t2 - t1).toBeLessThan(66_000);
+  await deliver(
+    handle,
     eventFor(again, 1, { event: 'REJECTED', reason: 'MIN_NOTIONAL', msg: 'too small' }),
   );
-  expect(await resultPromise).toMatchObject({ status: 'REJECTED', rejectReason: 'MIN_NOTIONAL' });
+  expect(await handle.result()).toMatchObject({ status: 'REJECTED', rejectReason: 'MIN_NOTIONAL' });
   recordHistory(handle, 'command-resent-after-ack-timeout', env.address);
 });

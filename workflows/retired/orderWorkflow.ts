@@ -14,7 +14,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { AcceptedOrder, MatcherCommand } from '../domain/order';
+import type { AcceptedOrder, MatcherCommand } from '../../domain/order';
 import {
   executionReport,
   orderDetails,
@@ -22,8 +22,8 @@ import {
   orderTerms,
   sameTerms,
   type OrderSnapshot,
-} from '../domain/orderPresenter';
-import { OrderState, type OrderStateData } from '../domain/orderState';
+} from '../../domain/orderPresenter';
+import { OrderState, type OrderStateData } from '../../domain/orderState';
 import {
   cancelUpdate,
   matcherEventSignal,
@@ -32,7 +32,7 @@ import {
   statusQuery,
   submitUpdate,
   type OrderActivities,
-} from './messages';
+} from '../messages';
 
 /** A command the matcher has not answered within this time is sent again (applied once by id). */
 export const ackTimeoutMs = 30_000;
