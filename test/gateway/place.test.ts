@@ -16,12 +16,24 @@ import type { AcceptedOrder } from '../../domain/order';
 import type { OrderSnapshot } from '../../domain/orderPresenter';
 import { createDefaultHandler } from '../../gateway/handlers/default';
 import { createMethods, type CallContext } from '../../gateway/methods';
+import { createOrderRateLimiter } from '../../gateway/orderRateLimits';
 import { serviceLogger } from '../../platform/log';
 import type { WebSocketEvent } from '../../gateway/types';
 import { submitUpdate } from '../../workflows/messages';
 import { seedOrderText, uniqueUser } from '../support/orders';
+import { testRedis } from '../support/redis';
+import { orderRateLimits } from './helpers';
 
 const log = serviceLogger('gateway');
+const redis = testRedis();
+afterAll(() => redis.disconnect());
+
+/** Order counts of their own (the seed's user is everyone's), so a handler's start from zero. */
+const orderLimiter = () =>
+  createOrderRateLimiter({
+    redis: () => Promise.resolve(redis),
+    namespace: `test-${randomUUID()}:`,
+  });
 
 function messageEvent(body: string, userID: string): WebSocketEvent {
   return {
@@ -72,7 +84,11 @@ const snapshotOf = (a: AcceptedOrder): Partial<OrderSnapshot> => ({
 
 test("the seed's message, sent exactly as written, passes validation and reaches update-with-start", async () => {
   const { calls, temporal } = fakeTemporal((a) => Promise.resolve(snapshotOf(a)));
-  const handler = createDefaultHandler({ temporal, now: () => 1_700_000_000_000 });
+  const handler = createDefaultHandler({
+    temporal,
+    now: () => 1_700_000_000_000,
+    orderLimiter: orderLimiter(),
+  });
   const frame = `{"id":"r1","method":"order.place","params":${seedOrderText}}`;
   const result = await handler(messageEvent(frame, 'user1'));
 
@@ -81,6 +97,7 @@ test("the seed's message, sent exactly as written, passes validation and reaches
     id: 'r1',
     status: 200,
     result: { workflowId: 'order/user1/12345', orderId: '12345', status: 'PENDING_NEW' },
+    rateLimits: orderRateLimits(1),
   });
   expect(calls).toHaveLength(1);
   const { update, options } = calls[0]!;
@@ -128,7 +145,7 @@ test("the seed's message, sent exactly as written, passes validation and reaches
 
 test('userID may be left out of params: the connection’s user places the order', async () => {
   const { calls, temporal } = fakeTemporal((a) => Promise.resolve(snapshotOf(a)));
-  const handler = createDefaultHandler({ temporal });
+  const handler = createDefaultHandler({ temporal, orderLimiter: orderLimiter() });
   const frame = JSON.stringify({
     id: 'r2',
     method: 'order.place',
@@ -170,7 +187,7 @@ describe('Temporal failures become answers', () => {
         ),
       ),
     );
-    const handler = createDefaultHandler({ temporal });
+    const handler = createDefaultHandler({ temporal, orderLimiter: orderLimiter() });
     const frame = `{"id":"d1","method":"order.place","params":${seedOrderText}}`;
     expect(JSON.parse((await handler(messageEvent(frame, 'user1'))).body!)).toEqual({
       id: 'd1',
@@ -180,6 +197,7 @@ describe('Temporal failures become answers', () => {
         msg: 'order 12345 exists with other fields',
         field: 'orderId',
       },
+      rateLimits: orderRateLimits(1),
     });
   });
 
@@ -192,12 +210,14 @@ describe('Temporal failures become answers', () => {
     ).rejects.toMatchObject({ status: 504, code: 'TIMEOUT' });
     const handler = createDefaultHandler({
       temporal: fakeTemporal(() => Promise.reject(new Error('boom'))).temporal,
+      orderLimiter: orderLimiter(),
     });
     const frame = `{"id":"i1","method":"order.place","params":${seedOrderText}}`;
     expect(JSON.parse((await handler(messageEvent(frame, 'user1'))).body!)).toEqual({
       id: 'i1',
       status: 500,
       error: { code: 'INTERNAL', msg: 'internal error' },
+      rateLimits: orderRateLimits(1),
     });
   });
 });
