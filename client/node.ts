@@ -7,8 +7,10 @@ export {
   ClientClosedError,
   ConnectRefusedError,
   type Answer,
+  type BackoffOptions,
   type CloseInfo,
   type ConnectOptions,
+  type RateLimit,
   type ReconnectOptions,
 } from './tradingClient';
 

@@ -2,16 +2,22 @@
 // and a web page: requests with ids matched to their answers, the execution reports pushed in
 // between and, with `reconnect`, a connection that comes back by itself (jittered back-off; the
 // requests still in flight are sent again, each with its frame unchanged: every method is
-// idempotent, order.place by orderId). No Node-only imports here: the WebSocket comes in as
-// `openSocket` (client/node.ts passes `ws`; a browser passes webSocketOpener(WebSocket)).
+// idempotent, order.place by orderId). A request refused for a while (429 TOO_MANY_REQUESTS or 503
+// OVERLOADED, with retryAfterMs) is sent again after a back-off. No Node-only imports here: the
+// WebSocket comes in as `openSocket` (client/node.ts passes `ws`; a browser passes
+// webSocketOpener(WebSocket)).
 import type { ExecutionReport } from '../domain/orderPresenter';
-import type { ErrorBody, RequestId } from '../gateway/envelope';
+import type { ErrorBody, RateLimit, RequestId } from '../gateway/envelope';
+
+export type { RateLimit } from '../gateway/envelope';
 
 export interface Answer<T = unknown> {
   id: RequestId;
   status: number;
   result?: T;
   error?: ErrorBody;
+  /** The user's order rate limits and their counts (absent when the gateway could not tell). */
+  rateLimits?: RateLimit[];
 }
 
 /** The server refused the WebSocket upgrade (e.g. 401 for a missing or bad token). */
@@ -71,6 +77,22 @@ export interface ReconnectOptions {
   maxDelayMs?: number;
 }
 
+/**
+ * Re-sending a request the gateway refused for a while: 429 TOO_MANY_REQUESTS or 503 OVERLOADED
+ * with `retryAfterMs`. Each re-send waits max(retryAfterMs, back-off); the back-off doubles from
+ * the first to the longest, each drawn at random between half and all of it. The frame is sent
+ * unchanged (an order keeps its orderId, so a re-send cannot place it twice).
+ */
+export interface BackoffOptions {
+  /** Re-sends at most (default 3); then the caller gets the refusal. */
+  attempts?: number;
+  /** Default 200 ms and 5 s. */
+  minDelayMs?: number;
+  maxDelayMs?: number;
+  /** A longer retryAfterMs (a day's limit) goes to the caller at once (default 15 s). */
+  maxRetryAfterMs?: number;
+}
+
 export interface ConnectOptions {
   /**
    * Sent as `Authorization: Bearer …` (default) or as `?token=` with `tokenIn: 'query'` (a
@@ -88,6 +110,8 @@ export interface ConnectOptions {
   keepaliveMs?: number;
   /** Connect again when the connection closes other than by close() (default: do not). */
   reconnect?: boolean | ReconnectOptions;
+  /** Re-send refused requests (default: with BackoffOptions' defaults; false: never). */
+  backoff?: false | BackoffOptions;
 }
 
 export type ClientOptions = ConnectOptions & { openSocket: OpenSocket };
@@ -105,6 +129,10 @@ interface InFlight {
   timer?: ReturnType<typeof setTimeout>;
   /** Sent at least once: sending it after a reconnect is a re-send. */
   sent: boolean;
+  /** Re-sends after a refusal so far. */
+  backoffs: number;
+  /** Set while the request waits out a refusal (not sent on a reconnect meanwhile). */
+  backoffTimer?: ReturnType<typeof setTimeout>;
   resolve: (a: Answer) => void;
   reject: (e: Error) => void;
 }
@@ -115,6 +143,11 @@ type Waiter = { match: (m: unknown) => boolean; resolve: (m: unknown) => void };
 const maxUnheard = 1000;
 /** Orders whose latest report seq is remembered to drop repeats (the least recently reported go). */
 const maxTrackedOrders = 10_000;
+/** Refusals worth waiting out, when they say how long (`retryAfterMs`). */
+const retryableErrors = new Set(['429 TOO_MANY_REQUESTS', '503 OVERLOADED']);
+
+/** A wait between half and all of `ms`, so that clients do not come back in step. */
+const jittered = (ms: number): number => ms / 2 + (Math.random() * ms) / 2;
 
 export class TradingClient {
   /** Every execution report pushed so far, in arrival order. */
@@ -123,8 +156,11 @@ export class TradingClient {
   readonly messages: unknown[] = [];
   /** Resolves with the last close code and reason once the client is closed for good. */
   readonly closed: Promise<CloseInfo>;
-  /** Connections lost (other than by close()), and requests sent again after a reconnect. */
-  readonly stats = { disconnects: 0, resent: 0, repeatedReports: 0 };
+  /**
+   * Connections lost (other than by close()), requests sent again after a reconnect, repeated
+   * reports dropped, and requests sent again after a refusal (`backoff`).
+   */
+  readonly stats = { disconnects: 0, resent: 0, repeatedReports: 0, backoffs: 0 };
   private socket: Socket | undefined;
   private stopping = false;
   private finished = false;
@@ -142,6 +178,8 @@ export class TradingClient {
   private readonly lastSeq = new Map<string, number>();
   private nextId = 1;
   private readonly retry: ReconnectOptions | undefined;
+  private readonly backoff: BackoffOptions | undefined;
+  private latestRateLimits: RateLimit[] | undefined;
 
   protected constructor(
     readonly url: string,
@@ -149,12 +187,14 @@ export class TradingClient {
   ) {
     const r = options.reconnect;
     this.retry = r === true ? {} : r || undefined;
+    this.backoff = options.backoff === false ? undefined : (options.backoff ?? {});
     this.closed = new Promise((resolve) => {
       this.finish = (info) => {
         if (this.finished) return;
         this.finished = true;
         for (const request of this.inFlight.values()) {
           clearTimeout(request.timer);
+          clearTimeout(request.backoffTimer);
           request.reject(
             new ClientClosedError(`${request.method} (${request.id}): the client closed`),
           );
@@ -163,6 +203,11 @@ export class TradingClient {
         resolve(info);
       };
     });
+  }
+
+  /** The user's order rate limits as of the latest answer that carried them. */
+  get rateLimits(): readonly RateLimit[] | undefined {
+    return this.latestRateLimits;
   }
 
   static async connect(url: string, options: ClientOptions): Promise<TradingClient> {
@@ -209,7 +254,7 @@ export class TradingClient {
       } catch (err) {
         if (this.stopping || Date.now() + delay / 2 > deadline) throw err;
       }
-      await this.pause(delay / 2 + (Math.random() * delay) / 2);
+      await this.pause(jittered(delay));
       if (this.stopping) throw new ClientClosedError('the client closed while reconnecting');
       delay = Math.min(delay * 2, this.retry?.maxDelayMs ?? 2000);
     }
@@ -233,7 +278,7 @@ export class TradingClient {
     const every = this.options.keepaliveMs;
     if (every)
       this.keepalive = setInterval(() => void this.request('ping').catch(() => undefined), every);
-    for (const request of this.inFlight.values()) this.transmit(request);
+    for (const request of this.inFlight.values()) if (!request.backoffTimer) this.transmit(request);
   }
 
   private onSocketClosed(socket: Socket, info: CloseInfo): void {
@@ -262,7 +307,8 @@ export class TradingClient {
       socket.terminate();
       return this.finish(lost);
     }
-    for (const request of this.inFlight.values()) if (request.sent) this.stats.resent++;
+    for (const request of this.inFlight.values())
+      if (request.sent && !request.backoffTimer) this.stats.resent++;
     this.attach(socket);
     for (const listener of this.reconnectListeners) listener();
   }
@@ -298,11 +344,17 @@ export class TradingClient {
       if (this.listeners.size === 0 && this.unheard.length < maxUnheard) this.unheard.push(report);
       for (const listener of this.listeners) listener(report);
     } else if (m && typeof m === 'object' && typeof m.status === 'number') {
+      if (Array.isArray(m.rateLimits)) this.latestRateLimits = m.rateLimits;
       const request = this.inFlight.get(String(m.id));
       if (request) {
-        this.inFlight.delete(request.id);
         clearTimeout(request.timer);
-        request.resolve(m as Answer);
+        const wait = this.backoffDelay(request, m as Answer);
+        if (wait === undefined) {
+          this.inFlight.delete(request.id);
+          request.resolve(m as Answer);
+        } else {
+          this.sendLater(request, wait);
+        }
       }
     }
     for (const waiter of [...this.waiters]) {
@@ -313,10 +365,34 @@ export class TradingClient {
     }
   }
 
+  /** How long to wait before sending a refused request again; undefined: give the answer back. */
+  private backoffDelay(request: InFlight, answer: Answer): number | undefined {
+    const b = this.backoff;
+    const retryAfterMs = answer.error?.retryAfterMs;
+    if (!b || typeof retryAfterMs !== 'number') return undefined;
+    if (!retryableErrors.has(`${answer.status} ${answer.error?.code}`)) return undefined;
+    if (request.backoffs >= (b.attempts ?? 3) || retryAfterMs > (b.maxRetryAfterMs ?? 15_000))
+      return undefined;
+    const backoff = Math.min((b.minDelayMs ?? 200) * 2 ** request.backoffs, b.maxDelayMs ?? 5000);
+    return Math.max(retryAfterMs, jittered(backoff));
+  }
+
+  private sendLater(request: InFlight, wait: number): void {
+    request.backoffs++;
+    this.stats.backoffs++;
+    request.backoffTimer = setTimeout(() => {
+      request.backoffTimer = undefined;
+      // Without a connection now, the next one sends it (attach).
+      if (this.socket) this.transmit(request);
+    }, wait);
+  }
+
   /**
    * Sends a request and resolves with its answer (any status; check `status`). Rejects when no
    * answer comes within `timeoutMs` of sending it, or with a ClientClosedError once the client
-   * is closed. While reconnecting, the request waits for the next connection.
+   * is closed. While reconnecting, the request waits for the next connection. A refusal with
+   * `retryAfterMs` is waited out and the request sent again (`backoff`); each sending has its own
+   * `timeoutMs`.
    */
   request<T = unknown>(
     method: string,
@@ -334,6 +410,7 @@ export class TradingClient {
         frame,
         timeoutMs: opts.timeoutMs ?? 30_000,
         sent: false,
+        backoffs: 0,
         resolve: resolve as (a: Answer) => void,
         reject,
       };

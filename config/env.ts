@@ -39,6 +39,9 @@ export const env = {
   orderEventsTopicName: process.env.ORDER_EVENTS_TOPIC_NAME ?? channelNames.orderEventsTopic,
   relayQueueName: process.env.RELAY_QUEUE_NAME ?? channelNames.relayQueue,
   gatewayPort: healthPorts.gateway,
+  /** Orders one user may place per 10 s and per UTC day, over every gateway instance. */
+  gatewayOrdersPer10s: positiveInt('GATEWAY_ORDERS_PER_10S', 50),
+  gatewayOrdersPerDay: positiveInt('GATEWAY_ORDERS_PER_DAY', 160_000),
   /** Set by `npm start` and in production; otherwise looked up by name. */
   ordersQueueUrl: process.env.ORDERS_QUEUE_URL || undefined,
   ordersDlqUrl: process.env.ORDERS_DLQ_URL || undefined,

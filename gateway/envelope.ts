@@ -12,23 +12,38 @@ export interface ErrorBody {
   code: string;
   msg: string;
   field?: string;
+  /** 429 TOO_MANY_REQUESTS, 503 OVERLOADED: how long to wait before sending again. */
+  retryAfterMs?: number;
 }
 
-export type Response =
+/** One of the user's rate limits and its count in the current window (Binance's `rateLimits`). */
+export interface RateLimit {
+  rateLimitType: 'ORDERS';
+  interval: 'SECOND' | 'MINUTE' | 'HOUR' | 'DAY';
+  intervalNum: number;
+  limit: number;
+  count: number;
+}
+
+export type Response = (
   | { id: RequestId; status: 200; result: unknown }
-  | { id: RequestId; status: number; error: ErrorBody };
+  | { id: RequestId; status: number; error: ErrorBody }
+) & { rateLimits?: RateLimit[] };
 
 /** A refused request: HTTP-like status plus the error body. */
 export class ApiError extends Error {
+  readonly retryAfterMs: number | undefined;
+
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
     readonly field?: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfterMs?: number },
   ) {
     super(message, options);
     this.name = 'ApiError';
+    this.retryAfterMs = options?.retryAfterMs;
   }
 
   static from(err: FieldError, status = 400): ApiError {
@@ -40,6 +55,7 @@ export class ApiError extends Error {
       code: this.code,
       msg: this.message,
       ...(this.field !== undefined && { field: this.field }),
+      ...(this.retryAfterMs !== undefined && { retryAfterMs: this.retryAfterMs }),
     };
   }
 }

@@ -64,6 +64,8 @@ export interface CallContext {
   log: Logger;
   /** Fields the method adds to the request's log line (e.g. the workflowId). */
   annotate(fields: Record<string, unknown>): void;
+  /** Counts a valid order against the user's order rate limits; throws 429 past one. */
+  countOrder?(): Promise<void>;
 }
 
 export type MethodFn = (params: Record<string, unknown>, ctx: CallContext) => Promise<unknown>;
@@ -213,6 +215,7 @@ function rawMethods(deps: MethodDeps): Record<Method, MethodFn> {
       const accepted = toAcceptedOrder(parsed, now());
       const workflowId = workflowIdFor(accepted.userID, accepted.orderId);
       ctx.annotate({ workflowId });
+      await ctx.countOrder?.();
       const client = await deps.temporal();
       try {
         const sendCommand = await deps.sendCommand();

@@ -2,7 +2,8 @@
 // envelope that echoes the request id. The answer is this function's return value: the $default
 // route has a route response (two-way route), so API Gateway sends `body` back to the connection,
 // and the local twin does the same. Pushed execution reports take the other path (pushStatus →
-// @connections).
+// @connections). Every answer of a known user carries the user's order rate limits (`rateLimits`):
+// the counts after counting the order for order.place, else the counts as they are.
 import { markets } from '../../config/markets';
 import { temporalClient } from '../temporal';
 import { commandSender } from '../commandQueue';
@@ -13,17 +14,26 @@ import {
   idOf,
   ok,
   parseRequest,
+  type RateLimit,
   type RequestId,
   type Response,
 } from '../envelope';
 import { serviceLogger } from '../../platform/log';
 import { createMethods, toApiError, type MethodDeps } from '../methods';
+import {
+  createOrderRateLimiter,
+  requestLimits,
+  type OrderRateLimiter,
+  type RequestLimits,
+} from '../orderRateLimits';
 import type { WebSocketEvent, WebSocketResult } from '../types';
 
 const log = serviceLogger('gateway');
 
 export interface DefaultHandlerDeps extends Partial<MethodDeps> {
   redis?: () => Promise<RedisLike>;
+  /** Default: the limits of config/env.ts, counted in `redis`. */
+  orderLimiter?: OrderRateLimiter;
 }
 
 /** The connection's user: from the authorizer's context, else from the connection registry. */
@@ -49,6 +59,25 @@ export function createDefaultHandler(
     ...deps,
   });
   const redis = deps.redis ?? registryRedis;
+  const limiter = deps.orderLimiter ?? createOrderRateLimiter({ redis });
+
+  /** The rateLimits of an answer; none when the user is unknown or the counts unreachable. */
+  async function rateLimitsOf(
+    event: WebSocketEvent,
+    limits: RequestLimits | undefined,
+  ): Promise<RateLimit[] | undefined> {
+    try {
+      return await (
+        limits ?? requestLimits(limiter, await connectionUser(event, redis))
+      ).rateLimits();
+    } catch (err) {
+      if (!(err instanceof ApiError)) {
+        const { connectionId, requestId } = event.requestContext;
+        log.warn({ connectionId, requestId, err }, 'cannot read the order rate limits');
+      }
+      return undefined;
+    }
+  }
 
   return async (event) => {
     const started = Date.now();
@@ -57,6 +86,7 @@ export function createDefaultHandler(
     const body = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
     const fields: Record<string, unknown> = {};
     let id: RequestId = null;
+    let limits: RequestLimits | undefined;
     let response: Response;
     try {
       const request = parseRequest(body);
@@ -64,6 +94,7 @@ export function createDefaultHandler(
       fields.method = request.method;
       const userID = await connectionUser(event, redis);
       fields.userID = userID;
+      limits = requestLimits(limiter, userID);
       response = ok(
         id,
         await methods[request.method](request.params, {
@@ -71,6 +102,7 @@ export function createDefaultHandler(
           connectionId,
           log: log.child({ connectionId, requestId, method: request.method, id }),
           annotate: (more) => Object.assign(fields, more),
+          countOrder: limits.countOrder,
         }),
       );
     } catch (err) {
@@ -82,6 +114,8 @@ export function createDefaultHandler(
       }
       response = failure(id ?? idOf(body), apiError);
     }
+    const rateLimits = response.status === 401 ? undefined : await rateLimitsOf(event, limits);
+    if (rateLimits) response.rateLimits = rateLimits;
     log.info(
       {
         connectionId,

@@ -52,7 +52,7 @@ test('after the gateway drops the connection the client reconnects, tells its li
   await dropConnectionOf(user);
   await eventually(() => back === 1, 'the client to reconnect once');
   expect(lost).toEqual([1000]);
-  expect(client.stats).toEqual({ disconnects: 1, resent: 0, repeatedReports: 0 });
+  expect(client.stats).toEqual({ disconnects: 1, resent: 0, repeatedReports: 0, backoffs: 0 });
   await expect(client.request('ping')).resolves.toMatchObject({ status: 200 });
   await client.close();
   await expect(client.closed).resolves.toMatchObject({ code: 1000 });
@@ -66,7 +66,7 @@ test('a request in flight when the connection drops is sent again, and its answe
   const answer = client.request('order.place', params, { id: 'p1' });
   await dropConnectionOf(user);
   await expect(answer).resolves.toMatchObject({ id: 'p1', status: 504 });
-  expect(client.stats).toEqual({ disconnects: 1, resent: 1, repeatedReports: 0 });
+  expect(client.stats).toEqual({ disconnects: 1, resent: 1, repeatedReports: 0, backoffs: 0 });
   await client.close();
 });
 
@@ -83,7 +83,7 @@ test('without reconnect, a lost connection ends the client and fails the request
   await dropConnectionOf(user);
   await expect(answer).rejects.toBeInstanceOf(core.ClientClosedError);
   await expect(client.closed).resolves.toMatchObject({ code: 1000 });
-  expect(client.stats).toEqual({ disconnects: 0, resent: 0, repeatedReports: 0 });
+  expect(client.stats).toEqual({ disconnects: 0, resent: 0, repeatedReports: 0, backoffs: 0 });
 });
 
 test('over the standard WebSocket API (as in a browser), with the token in the query', async () => {

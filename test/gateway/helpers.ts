@@ -1,6 +1,7 @@
 // The gateway tests' own helpers; the twin, tokens and clients they share with the end-to-end tests
 // are in test/support/twin.ts.
 import type Redis from 'ioredis';
+import type { RateLimit } from '../../gateway/envelope';
 import { eventually } from '../support/eventually';
 import { testRedis } from '../support/redis';
 import { startTestTwin, type GatewayTwin } from '../support/twin';
@@ -34,4 +35,23 @@ export function useTestTwin(): { readonly twin: GatewayTwin; readonly redis: Red
     },
     redis,
   };
+}
+
+/**
+ * An answer's `rateLimits`: the user's order counts per 10 s and per day, against the limits of
+ * config/env.ts's defaults unless given.
+ */
+export const orderRateLimits = (
+  count10s: number,
+  countDay = count10s,
+  { per10s = 50, perDay = 160_000 } = {},
+): RateLimit[] => [
+  { rateLimitType: 'ORDERS', interval: 'SECOND', intervalNum: 10, limit: per10s, count: count10s },
+  { rateLimitType: 'ORDERS', interval: 'DAY', intervalNum: 1, limit: perDay, count: countDay },
+];
+
+/** Milliseconds since the epoch by the Redis server's clock, which the order limits follow. */
+export async function redisNowMs(redis: Redis): Promise<number> {
+  const [seconds, micros] = await redis.time();
+  return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
 }

@@ -17,12 +17,24 @@ import type { AcceptedOrder, MatcherCommand } from '../../domain/order';
 import type { OrderSnapshot } from '../../domain/orderPresenter';
 import { createDefaultHandler } from '../../gateway/handlers/default';
 import { createMethods, type CallContext } from '../../gateway/methods';
+import { createOrderRateLimiter } from '../../gateway/orderRateLimits';
 import { serviceLogger } from '../../platform/log';
 import type { WebSocketEvent } from '../../gateway/types';
 import { submitUpdate } from '../../workflows/messages';
 import { seedOrderText, uniqueUser } from '../support/orders';
+import { testRedis } from '../support/redis';
+import { orderRateLimits } from './helpers';
 
 const log = serviceLogger('gateway');
+const redis = testRedis();
+afterAll(() => redis.disconnect());
+
+/** Order counts of their own (the seed's user is everyone's), so a handler's start from zero. */
+const orderLimiter = () =>
+  createOrderRateLimiter({
+    redis: () => Promise.resolve(redis),
+    namespace: `test-${randomUUID()}:`,
+  });
 
 function messageEvent(body: string, userID: string): WebSocketEvent {
   return {
@@ -98,13 +110,19 @@ test("the seed's message, sent exactly as written, passes validation, starts the
     temporal,
     sendCommand: queue.sendCommand,
     now: () => 1_700_000_000_000,
+    orderLimiter: orderLimiter(),
   });
   const frame = `{"id":"r1","method":"order.place","params":${seedOrderText}}`;
   const result = await handler(messageEvent(frame, 'user1'));
 
   expect(result.statusCode).toBe(200);
-  const answer = JSON.parse(result.body!) as { id: string; status: number; result: OrderSnapshot };
-  expect(answer).toMatchObject({ id: 'r1', status: 200 });
+  const answer = JSON.parse(result.body!) as {
+    id: string;
+    status: number;
+    result: OrderSnapshot;
+    rateLimits: unknown;
+  };
+  expect(answer).toMatchObject({ id: 'r1', status: 200, rateLimits: orderRateLimits(1) });
   expect(answer.result).toMatchObject({
     workflowId: 'order/user1/12345',
     orderId: '12345',
@@ -200,7 +218,11 @@ test('a re-sent order answers from its running workflow and sends the same place
 
 test('userID may be left out of params: the connection’s user places the order', async () => {
   const { starts, temporal } = fakeTemporal();
-  const handler = createDefaultHandler({ temporal, sendCommand: fakeQueue().sendCommand });
+  const handler = createDefaultHandler({
+    temporal,
+    sendCommand: fakeQueue().sendCommand,
+    orderLimiter: orderLimiter(),
+  });
   const frame = JSON.stringify({
     id: 'r2',
     method: 'order.place',
@@ -242,7 +264,11 @@ describe('Temporal failures become answers', () => {
           ),
         ),
     );
-    const handler = createDefaultHandler({ temporal, sendCommand: fakeQueue().sendCommand });
+    const handler = createDefaultHandler({
+      temporal,
+      sendCommand: fakeQueue().sendCommand,
+      orderLimiter: orderLimiter(),
+    });
     const frame = `{"id":"d1","method":"order.place","params":${seedOrderText}}`;
     expect(JSON.parse((await handler(messageEvent(frame, 'user1'))).body!)).toEqual({
       id: 'd1',
@@ -252,6 +278,7 @@ describe('Temporal failures become answers', () => {
         msg: 'order 12345 exists with other fields',
         field: 'orderId',
       },
+      rateLimits: orderRateLimits(1),
     });
   });
 
@@ -269,12 +296,14 @@ describe('Temporal failures become answers', () => {
     const handler = createDefaultHandler({
       temporal: fakeTemporal(() => Promise.reject(new Error('boom'))).temporal,
       sendCommand: fakeQueue().sendCommand,
+      orderLimiter: orderLimiter(),
     });
     const frame = `{"id":"i1","method":"order.place","params":${seedOrderText}}`;
     expect(JSON.parse((await handler(messageEvent(frame, 'user1'))).body!)).toEqual({
       id: 'i1',
       status: 500,
       error: { code: 'INTERNAL', msg: 'internal error' },
+      rateLimits: orderRateLimits(1),
     });
   });
 });

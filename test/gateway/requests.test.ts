@@ -3,6 +3,7 @@
 // of the global set-up (no worker needed: nothing here reaches a workflow).
 import { connectAs, startTestTwin, type GatewayTwin, type TradingClient } from '../support/twin';
 import { uniqueUser } from '../support/orders';
+import { orderRateLimits } from './helpers';
 
 let twin: GatewayTwin;
 let client: TradingClient;
@@ -45,6 +46,7 @@ test('bad JSON → 400 INVALID_JSON with id null', async () => {
     id: null,
     status: 400,
     error: { code: 'INVALID_JSON', msg: 'the request is not valid JSON' },
+    rateLimits: orderRateLimits(0),
   });
 });
 
@@ -64,6 +66,7 @@ test('unknown method → 400 naming `method`, echoing the id', async () => {
       msg: expect.stringContaining('order.teleport') as string,
       field: 'method',
     },
+    rateLimits: orderRateLimits(0),
   });
 });
 
@@ -115,6 +118,8 @@ test.each([
     id: `p-${field}`,
     status: 400,
     error: { code, msg: expect.any(String) as string, field },
+    // An order refused at the edge is not counted.
+    rateLimits: orderRateLimits(0),
   });
 });
 
@@ -137,6 +142,7 @@ test('order.status and order.cancel of an unknown order → 404 UNKNOWN_ORDER', 
     id: 's1',
     status: 404,
     error: { code: 'UNKNOWN_ORDER', msg: 'no such order', field: 'orderId' },
+    rateLimits: orderRateLimits(0),
   });
   // userID given and equal to the connection's user is fine.
   expect(
@@ -164,6 +170,7 @@ test('openOrders.status of a user without orders is an empty list; an unknown co
     id: 'oo',
     status: 200,
     result: [],
+    rateLimits: orderRateLimits(0),
   });
   expect(await client.request('openOrders.status', { coinID: 'BTC' })).toMatchObject({
     status: 200,
