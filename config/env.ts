@@ -42,6 +42,10 @@ export const env = {
   /** Orders one user may place per 10 s and per UTC day, over every gateway instance. */
   gatewayOrdersPer10s: positiveInt('GATEWAY_ORDERS_PER_10S', 50),
   gatewayOrdersPerDay: positiveInt('GATEWAY_ORDERS_PER_DAY', 160_000),
+  /** Admission control: new orders are refused 503 OVERLOADED while the order path lags more. */
+  gatewayShedLagMs: positiveInt('GATEWAY_SHED_LAG_MS', 1000),
+  /** Admission control: at most this many orders in flight in one gateway process. */
+  gatewayMaxOrdersInFlight: positiveInt('GATEWAY_MAX_ORDERS_IN_FLIGHT', 64),
   /** Set by `npm start` and in production; otherwise looked up by name. */
   ordersQueueUrl: process.env.ORDERS_QUEUE_URL || undefined,
   ordersDlqUrl: process.env.ORDERS_DLQ_URL || undefined,

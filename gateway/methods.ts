@@ -35,6 +35,7 @@ import { env, gatewayTemporalTimeoutMs } from '../config/env';
 import { ApiError, type Method } from './envelope';
 import type { Logger } from '../platform/log';
 import { submitOrder, type SendCommand } from './submitOrder';
+import type { Admission } from './admission';
 import { OrderState } from '../domain/orderState';
 
 /** How long a method waits for Temporal; below API Gateway's 29 s integration timeout. */
@@ -55,6 +56,8 @@ export interface MethodDeps {
   /** Read per call, so tests can shorten it; default GATEWAY_TEMPORAL_TIMEOUT_MS or 20 s. */
   timeoutMs?: () => number;
   now?: () => number;
+  /** Refuses new orders while the order path lags (gateway/admission.ts); none: all admitted. */
+  admission?: Admission;
 }
 
 /** Who is asking: the connection's authenticated user. */
@@ -215,18 +218,22 @@ function rawMethods(deps: MethodDeps): Record<Method, MethodFn> {
       const accepted = toAcceptedOrder(parsed, now());
       const workflowId = workflowIdFor(accepted.userID, accepted.orderId);
       ctx.annotate({ workflowId });
-      await ctx.countOrder?.();
-      const client = await deps.temporal();
-      try {
-        const sendCommand = await deps.sendCommand();
-        return await withTimeout(client, () =>
-          submitOrder(client, sendCommand, accepted, taskQueue),
-        );
-      } catch (err) {
-        if (err instanceof WorkflowExecutionAlreadyStartedError)
-          return finishedOrder(client, workflowId, accepted);
-        throw err;
-      }
+      const place = async (): Promise<OrderSnapshot> => {
+        await ctx.countOrder?.();
+        const client = await deps.temporal();
+        try {
+          const sendCommand = await deps.sendCommand();
+          return await withTimeout(client, () =>
+            submitOrder(client, sendCommand, accepted, taskQueue),
+          );
+        } catch (err) {
+          if (err instanceof WorkflowExecutionAlreadyStartedError)
+            return finishedOrder(client, workflowId, accepted);
+          throw err;
+        }
+      };
+      // A refused order counts against no rate limit: it is refused before it is counted.
+      return deps.admission ? deps.admission.admit(place) : place();
     },
 
     async 'order.cancel'(params, ctx) {

@@ -40,6 +40,8 @@ export interface CommandConsumerOptions {
   log: Logger;
   /** Per command; `ms` is its share of the script calls that applied its batch. */
   onApplied?: (command: MatcherCommand, events: MatcherEvent[], ms: number) => void;
+  /** Per applied command: when its message entered the queue (ms since the epoch). */
+  onQueued?: (sentAt: number) => void;
 }
 
 export class CommandConsumer {
@@ -48,7 +50,7 @@ export class CommandConsumer {
   constructor(private readonly options: CommandConsumerOptions) {
     this.queue = new SqsConsumer({
       ...options,
-      attributeNames: ['MessageGroupId', 'ApproximateReceiveCount'],
+      attributeNames: ['MessageGroupId', 'ApproximateReceiveCount', 'SentTimestamp'],
       handleBatch: (messages) => this.handleBatch(messages),
     });
   }
@@ -150,8 +152,10 @@ export class CommandConsumer {
 
   private applied(batch: Pending[], results: MatcherEvent[][], ms: number): void {
     const share = ms / Math.max(1, batch.length);
-    batch.forEach(({ command }, i) => {
+    batch.forEach(({ command, message }, i) => {
       const events = results[i]!;
+      const sentAt = Number(message.Attributes?.SentTimestamp);
+      if (sentAt > 0) this.options.onQueued?.(sentAt);
       this.options.log.info(
         {
           workflowId: workflowIdFor(command.userID, command.orderId),

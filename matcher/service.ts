@@ -1,5 +1,6 @@
 // The matcher (an EKS pod, bin/matcher.ts): SQS orders queue → Lua book in Redis → outbox stream → SNS topic.
 // SIGTERM finishes the batch in hand, publishes what is in the outbox, and exits.
+import { LagReporter } from '../admission/lag';
 import Redis from 'ioredis';
 import { Counter, Histogram } from 'prom-client';
 import { env } from '../config/env';
@@ -88,6 +89,7 @@ export async function startMatcher(opts: MatcherOptions = {}): Promise<{ stop():
       }),
     );
   }
+  const lag = new LagReporter(() => Promise.resolve(redis), 'matcher');
   const consumer = new CommandConsumer({
     sqs,
     queueUrl: ordersUrl,
@@ -100,6 +102,8 @@ export async function startMatcher(opts: MatcherOptions = {}): Promise<{ stop():
       applied.inc({ cmd: command.cmd, result: events[0]?.event ?? 'NONE' });
       applyLatency.observe(ms / 1000);
     },
+    // How long commands waited in the queue: the gateway's admission control reads it.
+    onQueued: (sentAt) => lag.sample(sentAt),
   });
   publishers.forEach((p) => p.start());
   consumer.start();

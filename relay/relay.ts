@@ -7,6 +7,8 @@
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { createPushStatus, type PushStatus } from '../activities/pushStatus';
+import { LagReporter } from '../admission/lag';
+import { registryRedis } from '../connections/registry';
 import { Counter } from 'prom-client';
 import { queueUrl, sqsClient } from '../platform/aws';
 import { env } from '../config/env';
@@ -28,6 +30,8 @@ export interface RelayOptions {
   /** Pushes an execution report to the user's connections. */
   push: PushStatus;
   onDelivered?: (event: MatcherEvent, outcome: 'delivered' | 'no-workflow') => void;
+  /** How far behind the relay runs: each delivered event's age, for admission control. */
+  lag?: LagReporter;
 }
 
 export class EventRelay {
@@ -106,6 +110,7 @@ export class EventRelay {
       return;
     }
     for (const report of reports) await this.options.push(report);
+    for (const event of events) this.options.lag?.sample(event.time);
     log.debug(
       { events: events.map((e) => `${e.event}#${e.seq}`), reports: reports.length },
       'events delivered',
@@ -146,6 +151,7 @@ export async function startRelay(
     leaseSeconds: env.sqsLeaseSeconds,
     log,
     push: opts.push ?? createPushStatus(),
+    lag: new LagReporter(registryRedis, 'relay'),
     onDelivered: (event, outcome) => relayed.inc({ event: event.event, outcome }),
   });
   relay.start();

@@ -20,6 +20,9 @@ import {
 } from '../envelope';
 import { serviceLogger } from '../../platform/log';
 import { createMethods, toApiError, type MethodDeps } from '../methods';
+import { createAdmission } from '../admission';
+import { readLag } from '../../admission/lag';
+import { env } from '../../config/env';
 import {
   createOrderRateLimiter,
   requestLimits,
@@ -52,13 +55,18 @@ async function connectionUser(
 export function createDefaultHandler(
   deps: DefaultHandlerDeps = {},
 ): (event: WebSocketEvent) => Promise<WebSocketResult> {
+  const redis = deps.redis ?? registryRedis;
   const methods = createMethods({
     temporal: temporalClient,
     sendCommand: commandSender,
     markets,
+    admission: createAdmission({
+      readLag: async () => readLag(await redis()),
+      shedLagMs: env.gatewayShedLagMs,
+      maxInFlight: env.gatewayMaxOrdersInFlight,
+    }),
     ...deps,
   });
-  const redis = deps.redis ?? registryRedis;
   const limiter = deps.orderLimiter ?? createOrderRateLimiter({ redis });
 
   /** The rateLimits of an answer; none when the user is unknown or the counts unreachable. */

@@ -51,6 +51,9 @@ export default async function globalSetup(): Promise<void> {
       TEST_RUN_DIR: runDir,
       TEST_TEMPORAL_UI_URL: `http://127.0.0.1:${uiPort}`,
       TEST_REDIS_PORT: String(redisPort),
+      // Test files share one Redis, and a file that kills processes makes the order path lag:
+      // admission control stays out of other files' way (test/gateway/admission.test.ts sets its own).
+      GATEWAY_SHED_LAG_MS: String(3_600_000),
     },
   );
   process.stdout.write(
