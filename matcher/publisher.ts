@@ -1,6 +1,7 @@
 // Drains a market's outbox stream (written by the matching scripts in the same call that changes
 // the book) to the SNS FIFO topic, one SNS message per event, in order, and acknowledges each
-// entry only after SNS accepted all its events. An entry stands for the events of one script call:
+// entry only after SNS accepted all its events, one message per order of the entry (a JSON array of
+// that order's events, in order). An entry stands for the events of one script call:
 // it names their seq range and the commands whose applied entries hold them (the events are
 // stored once, there), so it may need several PublishBatch calls (10 messages each).
 // A crash between publish and acknowledge re-publishes with the same deduplication id, so SNS
@@ -14,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../platform/log';
-import type { MatcherEvent } from '../domain/order';
+import { orderKeyFor, type MatcherEvent } from '../domain/order';
 import { decodeEvents } from './codec';
 
 export const publisherGroup = 'publisher';
@@ -171,9 +172,18 @@ export class OutboxPublisher {
       entries,
     );
     entries.forEach(([id], i) => {
+      // One message per order of the script call, its events in order: the relay delivers them
+      // to the order's workflow in one update. Deduplicated by the first event's seq.
+      const byOrder = new Map<string, { seq: number; bodies: string[] }>();
       for (const body of bodies[i]!) {
-        const { seq } = JSON.parse(body) as { seq: number };
-        messages.push({ body, seq });
+        const { seq, userID, orderId } = JSON.parse(body) as MatcherEvent;
+        const key = orderKeyFor(userID, orderId);
+        const group = byOrder.get(key) ?? { seq, bodies: [] };
+        group.bodies.push(body);
+        byOrder.set(key, group);
+      }
+      for (const group of byOrder.values()) {
+        messages.push({ body: `[${group.bodies.join(',')}]`, seq: group.seq });
       }
       ends.push({ id, end: messages.length });
     });

@@ -10,6 +10,7 @@ import { createPushStatus, type PushStatus } from '../activities/pushStatus';
 import { LagReporter } from '../admission/lag';
 import { registryRedis } from '../connections/registry';
 import { Counter } from 'prom-client';
+import { z } from 'zod';
 import { queueUrl, sqsClient } from '../platform/aws';
 import { env } from '../config/env';
 import { startHealthServer } from '../platform/health';
@@ -34,6 +35,17 @@ export interface RelayOptions {
   lag?: LagReporter;
 }
 
+/** A relay message: the events of one order from one script call, at least one, all that order's. */
+const orderEventsSchema = z
+  .tuple([matcherEventSchema], matcherEventSchema)
+  .refine(
+    (events) =>
+      events.every((e) => e.userID === events[0].userID && e.orderId === events[0].orderId),
+    {
+      message: 'events of more than one order in one message',
+    },
+  );
+
 export class EventRelay {
   private readonly queue: SqsConsumer;
 
@@ -57,18 +69,20 @@ export class EventRelay {
     const byOrder = new Map<string, { events: MatcherEvent[]; messages: Message[] }>();
     const delivered: Message[] = [];
     for (const m of messages) {
-      const parsed = matcherEventSchema.safeParse(safeJson(m.Body));
+      // One message: one order's events of one matcher call, in order.
+      const parsed = orderEventsSchema.safeParse(safeJson(m.Body));
       if (!parsed.success) {
         this.options.log.error(
           { messageId: m.MessageId, body: m.Body, error: parsed.error.message },
-          'malformed matcher event dropped',
+          'malformed matcher events dropped',
         );
         delivered.push(m);
         continue;
       }
-      const key = orderKeyFor(parsed.data.userID, parsed.data.orderId);
+      const [first] = parsed.data;
+      const key = orderKeyFor(first.userID, first.orderId);
       const group = byOrder.get(key) ?? { events: [], messages: [] };
-      group.events.push(parsed.data);
+      group.events.push(...parsed.data);
       group.messages.push(m);
       byOrder.set(key, group);
     }

@@ -70,7 +70,9 @@ async function received(count: number, waitMs = 20_000): Promise<number[]> {
       }),
     );
     for (const m of out.Messages ?? []) {
-      seqs.push((JSON.parse(m.Body ?? '{}') as { seq: number }).seq);
+      // One message per order of a script call: its events, in order.
+      for (const event of JSON.parse(m.Body ?? '[]') as Array<{ seq: number }>)
+        seqs.push(event.seq);
       await sqs.send(
         new DeleteMessageCommand({
           QueueUrl: channels.relayQueueUrl,
