@@ -33,3 +33,11 @@ export const withStackLoadOptions = (program: Command): Command =>
       (t: string) => Number(t),
       60,
     );
+
+/** A length of time: `90s`, `20m`, `1h`, or a bare number of seconds. Returns seconds. */
+export const duration = (text: string): number => {
+  const match = /^(\d+(?:\.\d+)?)\s*(s|m|h)?$/.exec(text.trim());
+  const n = match ? Number(match[1]) : NaN;
+  if (!match || !(n > 0)) throw new InvalidArgumentError('a duration such as 90s, 20m or 1h');
+  return n * { s: 1, m: 60, h: 3600 }[(match[2] ?? 's') as 's' | 'm' | 'h'];
+};
