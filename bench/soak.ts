@@ -43,6 +43,12 @@ const program = withStackLoadOptions(new Command())
   .option('--clients <n>', 'WebSocket clients, one user each', positive, 10)
   .option('--drain <s>', 'at most this long to wait for outstanding orders', positive, 60)
   .option('--cancel-share <x>', 'cancels of own resting orders per place', share, 0.3)
+  .option(
+    '--max-resting <n>',
+    'past this many resting orders of the run, each place also cancels the oldest',
+    positive,
+    100,
+  )
   .option('--seed <n>', 'seed of the order mix', positive, 1)
   .parse();
 
@@ -120,7 +126,7 @@ const pct = (share: number | undefined): string =>
 function driftTable(drifts: ProcessDrift[], settleS: number): string[] {
   const lines = [
     `Memory: RSS with children, median of 30 s around ${fmt(settleS / 60, 1)} min and of the last 30 s; target: end within ±${driftTarget * 100}% of the ${fmt(settleS / 60, 1)}-min figure`,
-    `  ${'process'.padEnd(13)} ${'at settle'.padStart(11)} ${'end'.padStart(11)} ${'max'.padStart(11)} ${'drift'.padStart(8)}   target   ${'peak after'.padStart(10)}  verdict`,
+    `  ${'process'.padEnd(13)} ${`at ${fmt(settleS / 60, 1)} min`.padStart(11)} ${'end'.padStart(11)} ${'max'.padStart(11)} ${'drift'.padStart(8)}   target   ${'peak after'.padStart(10)}  verdict`,
   ];
   for (const d of drifts)
     lines.push(

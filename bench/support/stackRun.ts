@@ -27,6 +27,7 @@ export interface StackLoadOptions {
   url?: string;
   cleanup: boolean;
   quietWait: number;
+  maxResting?: number;
 }
 
 export type Quiet = Awaited<ReturnType<typeof waitForQuiet>>;
@@ -81,11 +82,14 @@ export async function openStackRun(bench: string, opts: StackLoadOptions): Promi
     cancelShare: opts.cancelShare,
     seed: Math.round(opts.seed),
     runTag: tag,
+    maxResting: opts.maxResting,
   });
   console.log(
     `bench:${bench} → ${e.gatewayUrl}: ${opts.clients} clients (users ${tag}-u0…), ${fmt(opts.rate, 1)} orders/s for ` +
       `${fmt(opts.duration)} s on ${opts.market} around ${opts.mid}; mix 40% crossing limit, 45% resting limit, 15% market, ` +
-      `+${opts.cancelShare * 100}% cancels of own resting orders. Book before: ${bookBefore.bids.length} bids, ${bookBefore.asks.length} asks. Code ${revision}.`,
+      `+${opts.cancelShare * 100}% cancels of own resting orders` +
+      (opts.maxResting === undefined ? '' : `, at most ${opts.maxResting} of them resting`) +
+      `. Book before: ${bookBefore.bids.length} bids, ${bookBefore.asks.length} asks. Code ${revision}.`,
   );
   const quiet = await announceQuiet(opts.quietWait);
   return {
