@@ -23,7 +23,7 @@ import {
   type TemporalCeiling,
 } from './support/ceilings';
 import { checkConsistency, type CheckResult } from './support/checker';
-import { positive, share, withStackLoadOptions } from './support/options';
+import { positive, withMixOptions, withStackLoadOptions } from './support/options';
 import { CpuSampler, stackRss, type CpuReport } from './support/proc';
 import { cpuTable, fmt, latencyLine, loadLines, rssTable, writeResult } from './support/report';
 import {
@@ -36,10 +36,9 @@ import {
 } from './support/stackRun';
 import { actionsBetween, readActions } from './support/temporalActions';
 
-const program = withStackLoadOptions(new Command())
+const program = withMixOptions(withStackLoadOptions(new Command()))
   .name('bench:e2e')
   .description('End-to-end load, latency and ceilings against the running `npm start` stack')
-  .option('--clients <n>', 'WebSocket clients, one user each', positive, 10)
   .option(
     '--rate <n>',
     'order.place requests per second across all clients (open loop)',
@@ -53,8 +52,6 @@ const program = withStackLoadOptions(new Command())
     positive,
     30,
   )
-  .option('--cancel-share <x>', 'cancels of own resting orders per place', share, 0.3)
-  .option('--seed <n>', 'seed of the order mix', positive, 1)
   .option('--check', 'run the fault bench’s consistency checker after the drain')
   .option('--no-ceilings', 'skip the ceiling measurements')
   .option('--ceiling-seconds <s>', 'seconds of each ceiling measurement', positive, 6)

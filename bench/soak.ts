@@ -11,7 +11,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { driftTarget, rssDrift, type ProcessDrift } from './support/rssDrift';
-import { duration, positive, share, withStackLoadOptions } from './support/options';
+import { duration, positive, withMixOptions, withStackLoadOptions } from './support/options';
 import { CpuSampler, RssSampler, type RssPoint } from './support/proc';
 import { cpuTable, fmt, loadLines, mib, resultsDir, writeResult } from './support/report';
 import {
@@ -28,7 +28,7 @@ const fallbackCapacity = 8;
 /** The share of the capacity a soak offers. */
 const soakShare = 0.8;
 
-const program = withStackLoadOptions(new Command())
+const program = withMixOptions(withStackLoadOptions(new Command()))
   .name('bench:soak')
   .description('Long load at 80% of capacity; is every stack process’s RSS flat?')
   .option('--duration <time>', 'length of the load: 90s, 20m, 1h', duration, 20 * 60)
@@ -40,16 +40,13 @@ const program = withStackLoadOptions(new Command())
   )
   .option('--settle <time>', 'warm-up before the memory is judged', duration, 120)
   .option('--sample-every <s>', 'seconds between RSS readings', positive, 5)
-  .option('--clients <n>', 'WebSocket clients, one user each', positive, 10)
   .option('--drain <s>', 'at most this long to wait for outstanding orders', positive, 60)
-  .option('--cancel-share <x>', 'cancels of own resting orders per place', share, 0.3)
   .option(
     '--max-resting <n>',
     'past this many resting orders of the run, each place also cancels the oldest',
     positive,
     100,
   )
-  .option('--seed <n>', 'seed of the order mix', positive, 1)
   .parse();
 
 interface Options extends Omit<StackLoadOptions, 'rate'> {
