@@ -55,7 +55,7 @@ export function rssDrift(points: RssPoint[], settleS: number, windowS = 30): Pro
     else if (atSettle === undefined || end === undefined || lastS - windowS < settleS)
       reason = `too few samples: the run must last longer than ${settleS + windowS} s`;
     else if (Math.abs(drift!) > driftTarget)
-      reason = `drifted ${drift! > 0 ? '+' : ''}${Math.round(drift! * 100)}%`;
+      reason = `drifted ${drift! > 0 ? '+' : '−'}${Math.abs(Math.round(drift! * 100))}%`;
     return {
       name,
       atSettle,
