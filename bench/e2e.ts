@@ -4,18 +4,13 @@
 // the parts on their own (Temporal, SQS/SNS, matcher) and the bottleneck.
 //
 //   npm run bench:e2e -- [--clients 10] [--rate 20] [--duration 30] [--check] [--no-ceilings]
-//   npm run bench:e2e -- --duration 600          a 10-minute soak: watch the RSS lines
+//
+// (`npm run bench:soak` holds a load for 20 minutes and judges every process's RSS.)
 //
 // Latency is measured from each request's scheduled send time (open loop), so a stall shows up in
 // the figures instead of lowering the load. A JSON copy of the report goes to bench/results/.
-import { Client, Connection } from '@temporalio/client';
 import { Command } from 'commander';
-import * as cliProgress from 'cli-progress';
-import Redis from 'ioredis';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { env } from '../config/env';
-import { markets } from '../config/markets';
-import { openBook } from '../matcher/book';
 import { orderWorkflowType } from '../workflows/messages';
 import { workflowIdFor } from '../domain/order';
 import {
@@ -29,40 +24,35 @@ import {
   type TemporalCeiling,
 } from './support/ceilings';
 import { checkConsistency, type CheckResult } from './support/checker';
-import { LoadRun } from './support/load';
-import { positive, share, withStackLoadOptions } from './support/options';
-import { CpuSampler, stackRss, waitForQuiet, type CpuReport } from './support/proc';
+import { positive, withMixOptions, withStackLoadOptions } from './support/options';
+import { CpuSampler, stackRss, type CpuReport } from './support/proc';
+import { cpuTable, fmt, latencyLine, loadLines, rssTable, writeResult } from './support/report';
 import {
-  codeRevision,
-  cpuTable,
-  fmt,
-  latencyLine,
-  loadLines,
-  rssTable,
-  writeResult,
-} from './support/report';
-import { endpoints, requireStack } from './support/stack';
+  cleanupLine,
+  closeLoad,
+  closeStackRun,
+  driveLoad,
+  openStackRun,
+  type StackLoadOptions,
+} from './support/stackRun';
 import { actionsBetween, readActions } from './support/temporalActions';
 
-const program = withStackLoadOptions(new Command())
+const program = withMixOptions(withStackLoadOptions(new Command()))
   .name('bench:e2e')
   .description('End-to-end load, latency and ceilings against the running `npm start` stack')
-  .option('--clients <n>', 'WebSocket clients, one user each', positive, 10)
   .option(
     '--rate <n>',
     'order.place requests per second across all clients (open loop)',
     positive,
     5,
   )
-  .option('--duration <s>', 'seconds of load (600 = the 10-minute soak)', positive, 30)
+  .option('--duration <s>', 'seconds of load', positive, 30)
   .option(
     '--drain <s>',
     'at most this long to wait for outstanding orders afterwards',
     positive,
     30,
   )
-  .option('--cancel-share <x>', 'cancels of own resting orders per place', share, 0.3)
-  .option('--seed <n>', 'seed of the order mix', positive, 1)
   .option('--check', 'run the fault bench’s consistency checker after the drain')
   .option('--no-ceilings', 'skip the ceiling measurements')
   .option('--ceiling-seconds <s>', 'seconds of each ceiling measurement', positive, 6)
@@ -70,23 +60,12 @@ const program = withStackLoadOptions(new Command())
   .option('--matcher-commands <n>', 'commands of the matcher bench subprocess', positive, 20000)
   .parse();
 
-interface Options {
-  clients: number;
-  rate: number;
-  duration: number;
-  drain: number;
-  market: string;
-  mid: number;
-  cancelShare: number;
-  seed: number;
-  url?: string;
+interface Options extends StackLoadOptions {
   check?: boolean;
   ceilings: boolean;
   ceilingSeconds: number;
   ceilingConcurrency: number;
   matcherCommands: number;
-  cleanup: boolean;
-  quietWait: number;
 }
 
 interface Ratio {
@@ -97,89 +76,16 @@ interface Ratio {
   ratio: number | null;
 }
 
-function progressBar(): cliProgress.SingleBar {
-  return new cliProgress.SingleBar(
-    {
-      format:
-        '{phase} {bar} {value}/{total} s | placed {placed} accepted {accepted} completed {completed} open {open} errors {errors} reconnects {reconnects}',
-      hideCursor: true,
-      noTTYOutput: true,
-      notTTYSchedule: 10_000,
-      stopOnComplete: false,
-    },
-    cliProgress.Presets.shades_classic,
-  );
-}
-
 async function main(): Promise<void> {
   const opts = program.opts<Options>();
-  const e = endpoints(opts.url);
-  await requireStack(e, 'bench:e2e');
-  const market = markets.get(opts.market);
-  if (!market)
-    throw new Error(`unknown market ${opts.market}; known: ${[...markets.keys()].join(', ')}`);
-
-  const connection = await Connection.connect({ address: e.temporalAddress });
-  const temporal = new Client({ connection });
-  const redis = new Redis(e.redisUrl);
-  const book = await openBook(redis, market);
-  const bookBefore = await book.snapshot();
-  const runStartedAt = Date.now();
-  const revision = codeRevision();
-  const runTag = `bench${runStartedAt.toString(36)}`;
-
-  const load = new LoadRun({
-    url: e.gatewayUrl,
-    clients: Math.round(opts.clients),
-    rate: opts.rate,
-    durationMs: opts.duration * 1000,
-    market: opts.market,
-    mid: opts.mid,
-    cancelShare: opts.cancelShare,
-    seed: Math.round(opts.seed),
-    runTag,
-  });
-  console.log(
-    `bench:e2e → ${e.gatewayUrl}: ${opts.clients} clients (users ${runTag}-u0…), ${opts.rate} orders/s for ` +
-      `${opts.duration} s on ${opts.market} around ${opts.mid}; mix 40% crossing limit, 45% resting limit, 15% market, ` +
-      `+${opts.cancelShare * 100}% cancels of own resting orders. Book before: ${bookBefore.bids.length} bids, ${bookBefore.asks.length} asks. Code ${revision}.`,
-  );
-  const quiet = await waitForQuiet(opts.quietWait * 1000);
-  console.log(
-    quiet.quiet
-      ? `machine quiet after ${fmt(quiet.waitedMs / 1000, 0)} s (other programs ${fmt(quiet.others)}% of a core, stack ${fmt(quiet.stack)}%)`
-      : `⚠ the machine did not get quiet within ${opts.quietWait} s (other programs ${fmt(quiet.others)}% of a core, stack ${fmt(quiet.stack)}%): figures will be lower than this stack can do alone`,
-  );
+  const run = await openStackRun('e2e', opts);
+  const { endpoints: e, temporal, redis, bookBefore, load, quiet, revision, tag: runTag } = run;
+  const runStartedAt = run.startedAt;
   const actionsBefore = await readActions(e.temporalMetricsUrl, env.temporalNamespace);
   await load.connect();
   const rssStart = await stackRss();
   const sampler = new CpuSampler().start();
-  const bar = progressBar();
-  const payload = (phase: string) => {
-    const p = load.progress();
-    return {
-      phase,
-      placed: p.scheduled,
-      accepted: p.accepted,
-      completed: p.completed,
-      open: p.open,
-      errors: p.errors,
-      reconnects: p.reconnects,
-    };
-  };
-  bar.start(Math.ceil(opts.duration), 0, payload('load '));
-  const onSigint = (): void => load.stop();
-  process.once('SIGINT', onSigint);
-  await load.run(() =>
-    bar.update(
-      Math.min(Math.floor(load.progress().elapsedS), Math.ceil(opts.duration)),
-      payload('load '),
-    ),
-  );
-  bar.update(Math.ceil(opts.duration), payload('drain'));
-  await load.drain(opts.drain * 1000, () => bar.update(Math.ceil(opts.duration), payload('drain')));
-  bar.update(Math.ceil(opts.duration), payload('done '));
-  bar.stop();
+  await driveLoad(load, opts.duration, opts.drain);
   const cpu = await sampler.stop();
   const rssEnd = await stackRss();
   const summary = load.summary();
@@ -206,13 +112,7 @@ async function main(): Promise<void> {
     temporal,
     accepted.map((order) => workflowIdFor(order.userID, order.orderId)),
   );
-  let cleanup: Awaited<ReturnType<LoadRun['cleanup']>> | undefined;
-  if (opts.cleanup) {
-    process.stderr.write('cancelling this run’s resting orders…\n');
-    cleanup = await load.cleanup(60_000);
-    await sleep(2000); // their last reports
-  }
-  await load.close();
+  const cleanup = await closeLoad(run, opts.cleanup);
 
   let temporalCeil: TemporalCeiling | undefined;
   let messaging: MessagingCeiling | undefined;
@@ -332,10 +232,7 @@ async function main(): Promise<void> {
 
   const verdict = bottleneck(ratios, cpu, summary.completedPerS, opts.rate, cost.ceiling);
   out.push(...verdict.lines);
-  if (cleanup)
-    out.push(
-      `Cleanup: cancelled ${cleanup.canceled} resting orders of this run (${cleanup.notCancellable} had just finished, ${cleanup.failed} failed)`,
-    );
+  if (cleanup) out.push(cleanupLine(cleanup));
   if (check) out.push(...check.lines);
   const file = writeResult('e2e', {
     kind: 'e2e',
@@ -365,8 +262,7 @@ async function main(): Promise<void> {
   out.push(`JSON: ${file}`);
   console.log(out.join('\n'));
 
-  redis.disconnect();
-  await connection.close();
+  await closeStackRun(run);
   process.exit(check && !check.ok ? 1 : 0);
 }
 

@@ -19,7 +19,7 @@ import { checkConsistency } from './support/checker';
 import { LoadRun } from './support/load';
 import { positive, withStackLoadOptions } from './support/options';
 import { stackProcessNames, type StackProcessName } from '../platform/processes';
-import { CpuSampler, stackRss, waitForQuiet } from './support/proc';
+import { CpuSampler, stackRss } from './support/proc';
 import {
   codeRevision,
   cpuTable,
@@ -32,6 +32,7 @@ import {
   writeResult,
 } from './support/report';
 import { endpoints, killAndAwaitRestart, requireStack, type Restart } from './support/stack';
+import { announceQuiet, cleanupLine } from './support/stackRun';
 
 // moto keeps its queues and messages in memory only, so a kill of it loses them: it is left out.
 const defaultTargets: StackProcessName[] = [
@@ -126,12 +127,7 @@ async function main(): Promise<void> {
       `${opts.tail} s after); Redis appendonly ${aof}, appendfsync ${fsync}. ` +
       `Book before: ${bookBefore.bids.length} bids, ${bookBefore.asks.length} asks. Code ${revision}.`,
   );
-  const quiet = await waitForQuiet(opts.quietWait * 1000);
-  console.log(
-    quiet.quiet
-      ? `machine quiet after ${fmt(quiet.waitedMs / 1000, 0)} s (other programs ${fmt(quiet.others)}% of a core, stack ${fmt(quiet.stack)}%)`
-      : `⚠ the machine did not get quiet within ${opts.quietWait} s (other programs ${fmt(quiet.others)}% of a core, stack ${fmt(quiet.stack)}%): figures will be lower than this stack can do alone`,
-  );
+  const quiet = await announceQuiet(opts.quietWait);
   await load.connect();
   const rssStart = await stackRss();
   const sampler = new CpuSampler().start();
@@ -243,10 +239,7 @@ async function main(): Promise<void> {
   out.push(...cpuTable(cpu, 'CPU during the run'));
   out.push(...rssTable(rssStart, rssEnd, cpu.seconds / 60));
   out.push(...check.lines);
-  if (cleanup)
-    out.push(
-      `Cleanup: cancelled ${cleanup.canceled} resting orders of this run (${cleanup.notCancellable} had just finished, ${cleanup.failed} failed)`,
-    );
+  if (cleanup) out.push(cleanupLine(cleanup));
   const ok = check.ok && restartFailures.length === 0;
   const file = writeResult('faults', {
     kind: 'faults',

@@ -54,6 +54,8 @@ export const env = {
   healthPorts,
   /** Task queue of the order workflows (tests use their own). */
   orderTaskQueue: process.env.ORDER_TASK_QUEUE ?? 'orders',
+  /** RSS the order worker may reach, in MiB: its heap limit and workflow cache follow (768 = the pod's limit). */
+  orderWorkerMemoryMb: positiveInt('ORDER_WORKER_MEMORY_MB', 768),
   /** Key prefix of the matcher's books; production uses none, tests their own. */
   matcherNamespace: process.env.MATCHER_NAMESPACE ?? '',
   /** How long the matcher answers a redelivered command with its first outcome (default 24 h). */

@@ -10,6 +10,7 @@ import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { orderWorkerNodeFlags } from '../orderWorker/memory';
 import { services, type ServiceName } from '../platform/processes';
 
 export const clusterName = 'order-lifecycle';
@@ -30,6 +31,10 @@ export interface Workload {
   /** /healthz port for the probes. */
   readonly healthPort: number;
   readonly resources: { cpu: string; memory: string };
+  /** Node flags before the entry point (the order worker's heap limit). */
+  readonly nodeFlags?: readonly string[];
+  /** Environment of this workload's containers only. */
+  readonly environment?: Readonly<Record<string, string>>;
   /** Horizontal autoscaling, or a fixed replica count. */
   readonly scaling: Scaling | { replicas: number };
 }
@@ -41,6 +46,9 @@ const listed = (name: ServiceName): Pick<Workload, 'name' | 'entry' | 'healthPor
   healthPort: services[name].healthPort.fallback,
 });
 
+/** The order worker pod's memory limit, in MiB. */
+const orderWorkerMemoryMiB = 768;
+
 export const workloads = {
   matcher: {
     ...listed('matcher'),
@@ -49,7 +57,10 @@ export const workloads = {
   },
   orderWorker: {
     ...listed('order-worker'),
-    resources: { cpu: '500m', memory: '768Mi' },
+    resources: { cpu: '500m', memory: `${orderWorkerMemoryMiB}Mi` },
+    // Its heap limit and workflow cache are sized from the pod's memory limit (orderWorker/memory.ts).
+    nodeFlags: orderWorkerNodeFlags(orderWorkerMemoryMiB),
+    environment: { ORDER_WORKER_MEMORY_MB: String(orderWorkerMemoryMiB) },
     scaling: { minReplicas: 2, maxReplicas: 10, targetCpuPercent: 70 },
   },
   relay: {
@@ -194,9 +205,11 @@ export function workloadManifests(
             {
               name: workload.name,
               image,
-              command: ['node', '--import', 'tsx', workload.entry],
+              command: ['node', ...(workload.nodeFlags ?? []), '--import', 'tsx', workload.entry],
               ports: [{ name: 'health', containerPort: workload.healthPort }],
-              env: Object.entries(environment).map(([name, value]) => ({ name, value })),
+              env: Object.entries({ ...environment, ...workload.environment }).map(
+                ([name, value]) => ({ name, value }),
+              ),
               readinessProbe: probe(5, 3),
               livenessProbe: { ...probe(10, 6), initialDelaySeconds: 10 },
               resources: {

@@ -7,6 +7,7 @@ import { createEnqueueCommand } from '../activities/enqueueCommand';
 import { queueUrl, sqsClient } from '../platform/aws';
 import { startHealthServer } from '../platform/health';
 import { serviceLogger } from '../platform/log';
+import { orderWorkerLimits } from './memory';
 import type { OrderActivities } from '../workflows/messages';
 
 export interface OrderWorkerOptions {
@@ -44,6 +45,7 @@ export async function startOrderWorker(opts: OrderWorkerOptions = {}): Promise<R
     taskQueue: opts.taskQueue ?? env.orderTaskQueue,
     workflowsPath: require.resolve('../workflows'),
     activities,
+    ...orderWorkerLimits(env.orderWorkerMemoryMb),
   });
   const health = await startHealthServer(
     opts.healthPort ?? env.healthPorts['order-worker'],

@@ -15,6 +15,7 @@ import {
   type ServiceName,
   type StackProcessName,
 } from '../platform/processes';
+import { orderWorkerNodeFlags } from '../orderWorker/memory';
 import { ensureOrderChannels, type OrderChannels } from './localAws';
 import {
   httpOk,
@@ -79,7 +80,8 @@ function nodeProcess(name: ServiceName): StackProcess {
     endpoints:
       name === 'gateway' ? [['WebSocket API', `ws://localhost:${healthPort}`], metrics] : [metrics],
     async start() {
-      const proc = startProcess(name, process.execPath, ['--import', 'tsx', entry], {
+      const flags = name === 'order-worker' ? orderWorkerNodeFlags(env.orderWorkerMemoryMb) : [];
+      const proc = startProcess(name, process.execPath, [...flags, '--import', 'tsx', entry], {
         env: serviceEnv(),
         sink: { kind: 'console', colour },
       });

@@ -30,6 +30,8 @@ export interface LoadOptions {
   seed: number;
   /** Prefix of the users' ids, unique per run. */
   runTag: string;
+  /** Past this many resting orders of the run, each place also cancels the oldest (a steady book). */
+  maxResting?: number;
 }
 
 /** Deterministic randomness (mulberry32), so two runs with one seed send the same mix. */
@@ -246,6 +248,7 @@ export class LoadRun {
           nextCancel += cancelEvery;
           this.cancelOne(k, due);
         }
+        if (this.restingCount() > (this.options.maxResting ?? Infinity)) this.cancelOldest(due);
         k++;
       }
       if (onTick && now - lastTick >= 250) {
@@ -354,6 +357,22 @@ export class LoadRun {
     const order = this.orders.get(keys[this.random(keys.length)]!)!;
     order.cancelRequested = true;
     this.resting[clientIndex]!.delete(order.key);
+    this.cancelsScheduled++;
+    void this.track(this.sendCancel(order, due));
+  }
+
+  private restingCount(): number {
+    return this.resting.reduce((n, keys) => n + keys.size, 0);
+  }
+
+  /** Cancels the oldest resting order of the client with the most. */
+  private cancelOldest(due: number): void {
+    const keys = this.resting.reduce((most, set) => (set.size > most.size ? set : most));
+    const key = keys.values().next().value;
+    if (key === undefined) return;
+    const order = this.orders.get(key)!;
+    order.cancelRequested = true;
+    keys.delete(key);
     this.cancelsScheduled++;
     void this.track(this.sendCancel(order, due));
   }

@@ -83,6 +83,48 @@ export async function stackRss(): Promise<RssSample[]> {
   });
 }
 
+/** One reading of every stack process's RSS, `atS` seconds after the sampler started. */
+export interface RssPoint {
+  atS: number;
+  processes: RssSample[];
+}
+
+/** Reads every stack process's RSS every `everyS` seconds between start() and stop(). */
+export class RssSampler {
+  readonly points: RssPoint[] = [];
+  private readonly halt = new AbortController();
+  private sampling: Promise<void> | undefined;
+  private t0 = 0;
+
+  constructor(private readonly everyS: number) {}
+
+  start(): this {
+    this.t0 = performance.now();
+    this.sampling = (async () => {
+      while (!this.halt.signal.aborted) {
+        await this.read();
+        await sleep(this.everyS * 1000, undefined, { signal: this.halt.signal }).catch(
+          () => undefined,
+        );
+      }
+    })();
+    return this;
+  }
+
+  private async read(): Promise<void> {
+    const processes = await stackRss();
+    this.points.push({ atS: (performance.now() - this.t0) / 1000, processes });
+  }
+
+  /** Takes a last reading and returns them all. */
+  async stop(): Promise<RssPoint[]> {
+    this.halt.abort();
+    await this.sampling;
+    await this.read();
+    return this.points;
+  }
+}
+
 /** Busy and total jiffies of the whole machine, from the first line of /proc/stat. */
 function machineTicks(): { busy: number; iowait: number; total: number } {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';

@@ -19,7 +19,8 @@ import {
 } from '../../infra/handlers';
 import { OrderLifecycleStack } from '../../infra/orderLifecycleStack';
 import { redisMemberIds } from '../../infra/orderBook';
-import { workloads } from '../../infra/workloads';
+import { workloads, type Workload } from '../../infra/workloads';
+import { orderWorkerNodeFlags } from '../../orderWorker/memory';
 import type { Grant, Json, Resources } from './template';
 import {
   at,
@@ -601,7 +602,8 @@ describe('EKS workloads', () => {
       expect(at(podSpec, 'securityContext', 'runAsNonRoot')).toBe(true);
       const c = container(w.name);
       expect(c.image).toBe('<<ContainerImage>>');
-      expect(c.command).toEqual(['node', '--import', 'tsx', w.entry]);
+      const flags = (w as Workload).nodeFlags ?? [];
+      expect(c.command).toEqual(['node', ...flags, '--import', 'tsx', w.entry]);
       expect(c.ports).toEqual([{ name: 'health', containerPort: w.healthPort }]);
       for (const probe of ['readinessProbe', 'livenessProbe']) {
         expect(at(c, probe, 'httpGet')).toEqual({ path: '/healthz', port: 'health' });
@@ -620,6 +622,19 @@ describe('EKS workloads', () => {
       );
     },
   );
+
+  it('order worker: its memory budget and heap limit follow its pod’s memory limit', () => {
+    const c = container('order-worker');
+    expect(at(c, 'resources', 'limits', 'memory')).toBe('768Mi');
+    expect(c.env).toContainEqual({ name: 'ORDER_WORKER_MEMORY_MB', value: '768' });
+    expect(c.command).toEqual([
+      'node',
+      ...orderWorkerNodeFlags(768),
+      '--import',
+      'tsx',
+      'bin/orderWorker.ts',
+    ]);
+  });
 
   it('entry points and health ports are the ones the processes use', () => {
     expect(Object.values(workloads).map((w) => [w.name, w.entry, w.healthPort])).toEqual([
