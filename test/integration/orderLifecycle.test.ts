@@ -93,8 +93,14 @@ test('crossing orders of two users both end FILLED with the same trade id', asyn
   expect(sold.fills[0]?.tradeId).toBe(bought.fills[0]?.tradeId);
   expect(sold.fills[0]).toMatchObject({ maker: true, qty: '5.00000', price: '100.00' });
   expect(bought.fills[0]).toMatchObject({ maker: false });
+  // The relay pushes the reports an update answered with, so they may follow the workflow's end.
   await eventually(
-    () => (reportsOf(buyer, 'b-1').some((r) => r.status === 'FILLED') ? true : undefined),
+    () =>
+      [reportsOf(buyer, 'b-1'), reportsOf(seller, '12345')].every((mine) =>
+        mine.some((r) => r.status === 'FILLED'),
+      )
+        ? true
+        : undefined,
     'reports',
   );
   expect(reportsOf(seller, '12345').map((r) => r.status)).toEqual(['NEW', 'FILLED']);
@@ -162,6 +168,7 @@ test('a LIMIT_MAKER that would cross is REJECTED with its reason', async () => {
     status: 'REJECTED',
     rejectReason: 'WOULD_CROSS',
   });
+  await eventually(() => (reportsOf(user, 'lm-1').length > 0 ? true : undefined), 'the report');
   expect(reportsOf(user, 'lm-1').map((r) => [r.status, r.rejectReason])).toEqual([
     ['REJECTED', 'WOULD_CROSS'],
   ]);
@@ -215,5 +222,9 @@ test('a MARKET order with no liquidity is retried after durable timers, then EXP
     .filter((t) => !t?.seconds || Number(t.seconds) < 30)
     .map((t) => (t?.nanos ?? 0) / 1e6);
   expect(backoffs).toEqual([200, 400]);
+  await eventually(
+    () => (reportsOf(user, 'm-1').some((r) => r.status === 'EXPIRED') ? true : undefined),
+    'the final report',
+  );
   expect(reportsOf(user, 'm-1').map((r) => r.status)).toEqual(['NEW', 'EXPIRED']);
 });
