@@ -51,6 +51,8 @@ export const env = {
   ordersDlqUrl: process.env.ORDERS_DLQ_URL || undefined,
   orderEventsTopicArn: process.env.ORDER_EVENTS_TOPIC_ARN || undefined,
   relayQueueUrl: process.env.RELAY_QUEUE_URL || undefined,
+  /** Receive loops of one relay process working at once. */
+  relayReceivers: positiveInt('RELAY_RECEIVERS', 4),
   healthPorts,
   /** Task queue of the order workflows (tests use their own). */
   orderTaskQueue: process.env.ORDER_TASK_QUEUE ?? 'orders',

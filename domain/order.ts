@@ -4,40 +4,19 @@ import { z } from 'zod';
 import { FieldError, fieldErrorFromZod, type FieldErrorCodes } from './errors';
 import { toUnits } from './fixedPoint';
 import { retryUnmatchedSchema, type Market, type Markets, type RetryUnmatched } from './markets';
+import {
+  orderTypes,
+  selfTradePreventionModes,
+  sides,
+  timeInForces,
+  type OrderType,
+  type SelfTradePrevention,
+  type Side,
+  type TimeInForce,
+} from './orderVocabulary';
 
-export const sides = ['BUY', 'SELL'] as const;
-export const orderTypes = ['LIMIT', 'MARKET', 'LIMIT_MAKER'] as const;
-export const timeInForces = ['GTC', 'IOC', 'FOK'] as const;
-export const selfTradePreventionModes = [
-  'EXPIRE_MAKER',
-  'EXPIRE_TAKER',
-  'EXPIRE_BOTH',
-  'NONE',
-] as const;
-export const orderStatuses = [
-  'PENDING_NEW',
-  'NEW',
-  'PARTIALLY_FILLED',
-  'FILLED',
-  'CANCELED',
-  'REJECTED',
-  'EXPIRED',
-] as const;
-export const execTypes = ['NEW', 'TRADE', 'CANCELED', 'REJECTED', 'EXPIRED'] as const;
-
-export type Side = (typeof sides)[number];
-export type OrderType = (typeof orderTypes)[number];
-export type TimeInForce = (typeof timeInForces)[number];
-export type SelfTradePrevention = (typeof selfTradePreventionModes)[number];
-export type OrderStatus = (typeof orderStatuses)[number];
-export type ExecType = (typeof execTypes)[number];
-
-export const terminalStatuses: ReadonlySet<OrderStatus> = new Set([
-  'FILLED',
-  'CANCELED',
-  'REJECTED',
-  'EXPIRED',
-]);
+// The zod-free part is its own module, which the workflow bundle imports without zod.
+export * from './orderVocabulary';
 
 /** Why the matcher refused a place or cancel command. */
 export const rejectCodes = [
@@ -219,12 +198,6 @@ export function toAcceptedOrder(
     acceptedAt,
   };
 }
-
-export const workflowIdFor = (userID: string, orderId: string): string =>
-  `order/${userID}/${orderId}`;
-
-/** The order's member name in the matcher's book and order table. */
-export const orderKeyFor = (userID: string, orderId: string): string => `${userID}/${orderId}`;
 
 // ── Commands: workflow (or replay tool) → SQS → matcher ─────────────────────────────────────────
 

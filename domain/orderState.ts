@@ -1,16 +1,13 @@
 // The life of one order as its workflow sees it: matcher events applied exactly once and in order,
 // the state they imply, and the status changes owed to the client. Pure and deterministic, so the
 // workflow can hold it and replay it. Integers only: domain/orderPresenter.ts writes it for people.
+import type { AcceptedOrder, CancelCommand, MatcherEvent, PlaceCommand } from './order';
 import {
   terminalStatuses,
   workflowIdFor,
-  type AcceptedOrder,
-  type CancelCommand,
   type ExecType,
-  type MatcherEvent,
   type OrderStatus,
-  type PlaceCommand,
-} from './order';
+} from './orderVocabulary';
 
 /** Fills kept in the state (and the snapshot); the full history is in the workflow's events. */
 export const recentFillsKept = 50;

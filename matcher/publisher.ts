@@ -1,7 +1,7 @@
 // Drains a market's outbox stream (written by the matching scripts in the same call that changes
-// the book) to the SNS FIFO topic, one SNS message per event, in order, and acknowledges each
-// entry only after SNS accepted all its events, one message per order of the entry (a JSON array of
-// that order's events, in order). An entry stands for the events of one script call:
+// the book) to the SNS FIFO topic, in order, and acknowledges each entry only after SNS accepted
+// all its events, one message per order of the entry (a JSON array of that order's events, in
+// order; message group = the order). An entry stands for the events of one script call:
 // it names their seq range and the commands whose applied entries hold them (the events are
 // stored once, there), so it may need several PublishBatch calls (10 messages each).
 // A crash between publish and acknowledge re-publishes with the same deduplication id, so SNS
@@ -162,7 +162,7 @@ export class OutboxPublisher {
   }
 
   private async publish(entries: Array<[string, string[]]>): Promise<void> {
-    const messages: Array<{ body: string; seq: number }> = [];
+    const messages: Array<{ body: string; seq: number; order: string }> = [];
     // Per entry, how many messages are published once its last event is.
     const ends: Array<{ id: string; end: number }> = [];
     const bodies = await outboxEventBodies(
@@ -182,8 +182,8 @@ export class OutboxPublisher {
         group.bodies.push(body);
         byOrder.set(key, group);
       }
-      for (const group of byOrder.values()) {
-        messages.push({ body: `[${group.bodies.join(',')}]`, seq: group.seq });
+      for (const [order, group] of byOrder) {
+        messages.push({ body: `[${group.bodies.join(',')}]`, seq: group.seq, order });
       }
       ends.push({ id, end: messages.length });
     });
@@ -198,7 +198,10 @@ export class OutboxPublisher {
             PublishBatchRequestEntries: chunk.map((m) => ({
               Id: String(m.seq),
               Message: m.body,
-              MessageGroupId: this.options.market,
+              // Per order: what must stay in order is one order's events, and FIFO holds a group
+              // back while any of its messages is in flight, so a market-wide group would let the
+              // relay work on one batch of a market at a time.
+              MessageGroupId: m.order,
               MessageDeduplicationId: `${this.options.market}-${m.seq}`,
             })),
           }),

@@ -25,6 +25,11 @@ export interface RelayOptions {
   queueUrl: string;
   client: Client;
   waitSeconds: number;
+  /**
+   * Receive loops working at once (default 1). Each waits for its whole batch (the slowest
+   * update of it) before it receives again, so several keep the relay busy while one waits.
+   */
+  receivers?: number;
   /** Seconds a received event stays invisible while being relayed (renewed). */
   leaseSeconds?: number;
   log: Logger;
@@ -47,21 +52,26 @@ const orderEventsSchema = z
   );
 
 export class EventRelay {
-  private readonly queue: SqsConsumer;
+  private readonly queues: SqsConsumer[];
 
   constructor(private readonly options: RelayOptions) {
-    this.queue = new SqsConsumer({
-      ...options,
-      handleBatch: (messages) => this.relayBatch(messages),
-    });
+    // An order's events share a message group, which FIFO hands to one receiver at a time.
+    this.queues = Array.from(
+      { length: options.receivers ?? 1 },
+      () =>
+        new SqsConsumer({
+          ...options,
+          handleBatch: (messages) => this.relayBatch(messages),
+        }),
+    );
   }
 
   start(): void {
-    this.queue.start();
+    for (const queue of this.queues) queue.start();
   }
 
-  stop(): Promise<void> {
-    return this.queue.stop();
+  async stop(): Promise<void> {
+    await Promise.all(this.queues.map((queue) => queue.stop()));
   }
 
   /** One update per order, orders in parallel; returns what was delivered (to delete). */
@@ -163,6 +173,7 @@ export async function startRelay(
     client,
     waitSeconds: env.sqsWaitSeconds,
     leaseSeconds: env.sqsLeaseSeconds,
+    receivers: env.relayReceivers,
     log,
     push: opts.push ?? createPushStatus(),
     lag: new LagReporter(registryRedis, 'relay'),

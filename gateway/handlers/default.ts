@@ -116,7 +116,8 @@ export function createDefaultHandler(
     } catch (err) {
       const apiError = toApiError(err);
       fields.code = apiError.code;
-      if (apiError.status >= 500) {
+      // A shed order is a deliberate answer: the 'request' line below records it.
+      if (apiError.status >= 500 && apiError.code !== 'OVERLOADED') {
         const cause = apiError.cause ?? apiError;
         log.error({ connectionId, requestId, id, ...fields, err: cause }, 'request failed');
       }
