@@ -27,6 +27,7 @@ import { checkConsistency, type CheckResult } from './support/checker';
 import { positive, withMixOptions, withStackLoadOptions } from './support/options';
 import { CpuSampler, stackRss, type CpuReport } from './support/proc';
 import { cpuTable, fmt, latencyLine, loadLines, rssTable, writeResult } from './support/report';
+import type { LoadSummary } from './support/load';
 import {
   cleanupLine,
   closeLoad,
@@ -53,6 +54,11 @@ const program = withMixOptions(withStackLoadOptions(new Command()))
     positive,
     30,
   )
+  .option(
+    '--capacity <n>',
+    'orders/s this stack completes when it keeps up (from an earlier run): the overload targets are measured against it',
+    positive,
+  )
   .option('--check', 'run the fault bench’s consistency checker after the drain')
   .option('--no-ceilings', 'skip the ceiling measurements')
   .option('--ceiling-seconds <s>', 'seconds of each ceiling measurement', positive, 6)
@@ -61,6 +67,7 @@ const program = withMixOptions(withStackLoadOptions(new Command()))
   .parse();
 
 interface Options extends StackLoadOptions {
+  capacity?: number;
   check?: boolean;
   ceilings: boolean;
   ceilingSeconds: number;
@@ -74,6 +81,21 @@ interface Ratio {
   /** Ceiling in orders/s of this run's mix. */
   ordersPerS: number | null;
   ratio: number | null;
+}
+
+/** Graceful overload: goodput against the stack's capacity, shed answers, nothing left undecided. */
+function overloadTargets(summary: LoadSummary, capacity: number | undefined): string[] {
+  const shed = summary.latency.shedAnswer;
+  const lines = [
+    `  shed answers (503 OVERLOADED)   ${shed.count > 0 ? `${fmt(shed.p99Ms, 1)} ms p99`.padStart(10) : '      none'}   target < 100 ms p99   (${fmt(shed.count)} sendings shed)`,
+    `  accepted orders undecided       ${fmt(summary.stillOpen.count).padStart(7)}   target 0 after the drain`,
+  ];
+  if (capacity !== undefined) {
+    lines.push(
+      `  goodput ÷ capacity              ${fmt(summary.completedPerS / capacity, 2).padStart(7)}   target ≥ 0.9 when offered 3× (completed ${fmt(summary.completedPerS, 1)} orders/s ÷ --capacity ${fmt(capacity, 1)}; offered ${fmt(summary.offered.rate / capacity, 1)}×)`,
+    );
+  }
+  return lines;
 }
 
 async function main(): Promise<void> {
@@ -174,6 +196,8 @@ async function main(): Promise<void> {
       )
       .join(', ')})`,
     `  own CPU per completed order     ${fmt(ownCpuMs, 0).padStart(4)} ms   target ≤ 30 ms   (${ownProcesses.join(' + ')})`,
+    `  place commands per order        ${fmt(m.placeCommands, 2).padStart(7)}   target ≤ 1.1 (the gateway's send, re-sends of unanswered ones, retries of remainders; cancels apart)`,
+    ...overloadTargets(summary, opts.capacity),
   );
   const ratios: Ratio[] = [];
   const e2e = summary.completedPerS;

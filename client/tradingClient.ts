@@ -116,6 +116,18 @@ export interface ConnectOptions {
 
 export type ClientOptions = ConnectOptions & { openSocket: OpenSocket };
 
+/** One sending the gateway refused for a while (429 TOO_MANY_REQUESTS or 503 OVERLOADED). */
+export interface Refusal {
+  method: string;
+  status: number;
+  code: string;
+  retryAfterMs?: number;
+  /** From this sending to its refusal. */
+  answeredInMs: number;
+  /** Whether the client sends it again (`backoff`) rather than giving the refusal back. */
+  willRetry: boolean;
+}
+
 export interface CloseInfo {
   code: number;
   reason: string;
@@ -131,6 +143,8 @@ interface InFlight {
   sent: boolean;
   /** Re-sends after a refusal so far. */
   backoffs: number;
+  /** When it was last sent (performance.now()). */
+  sentAt?: number;
   /** Set while the request waits out a refusal (not sent on a reconnect meanwhile). */
   backoffTimer?: ReturnType<typeof setTimeout>;
   resolve: (a: Answer) => void;
@@ -172,6 +186,7 @@ export class TradingClient {
   private readonly listeners = new Set<(r: ExecutionReport) => void>();
   private readonly reconnectListeners = new Set<() => void>();
   private readonly disconnectListeners = new Set<(info: CloseInfo) => void>();
+  private readonly refusalListeners = new Set<(refusal: Refusal) => void>();
   /** Reports pushed before any listener was there (right after connecting), for the first one. */
   private unheard: ExecutionReport[] = [];
   /** The latest report seq of each order: reports come at least once, in order, per order. */
@@ -322,6 +337,7 @@ export class TradingClient {
       );
     }, request.timeoutMs);
     request.sent = true;
+    request.sentAt = performance.now();
     this.socket?.send(request.frame);
   }
 
@@ -349,6 +365,8 @@ export class TradingClient {
       if (request) {
         clearTimeout(request.timer);
         const wait = this.backoffDelay(request, m as Answer);
+        if (retryableErrors.has(`${m.status} ${m.error?.code}`))
+          this.notifyRefusal(request, m as Answer, wait !== undefined);
         if (wait === undefined) {
           this.inFlight.delete(request.id);
           request.resolve(m as Answer);
@@ -363,6 +381,18 @@ export class TradingClient {
         waiter.resolve(message);
       }
     }
+  }
+
+  private notifyRefusal(request: InFlight, answer: Answer, willRetry: boolean): void {
+    const refusal: Refusal = {
+      method: request.method,
+      status: answer.status,
+      code: answer.error?.code ?? '',
+      ...(answer.error?.retryAfterMs !== undefined && { retryAfterMs: answer.error.retryAfterMs }),
+      answeredInMs: request.sentAt === undefined ? 0 : performance.now() - request.sentAt,
+      willRetry,
+    };
+    for (const listener of this.refusalListeners) listener(refusal);
   }
 
   /** How long to wait before sending a refused request again; undefined: give the answer back. */
@@ -481,6 +511,15 @@ export class TradingClient {
     this.unheard = [];
     for (const report of unheard) listener(report);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Calls `listener` for every sending the gateway refused for a while (429, 503 OVERLOADED),
+   * whether or not the client sends it again: how often and how fast the service sheds load.
+   */
+  onRefused(listener: (refusal: Refusal) => void): () => void {
+    this.refusalListeners.add(listener);
+    return () => this.refusalListeners.delete(listener);
   }
 
   /** Calls `listener` when the connection is lost and a reconnect begins (with `reconnect`). */

@@ -47,6 +47,8 @@ export interface OrderShape {
   localActivities: number;
   /** Matcher commands sent: the gateway's first place plus the workflow's enqueues. */
   commands: number;
+  /** Of them, place commands: the first, re-sends of an unanswered one, retries of a remainder. */
+  placeCommands: number;
   signals: number;
   updates: number;
   /** Matcher events delivered in the updates (each one message on the relay's queue). */
@@ -80,6 +82,7 @@ export async function sampleOrderShapes(
             activities: 0,
             localActivities: 0,
             commands: 1,
+            placeCommands: 1,
             signals: 0,
             updates: 0,
             matcherEvents: 0,
@@ -90,6 +93,13 @@ export async function sampleOrderShapes(
             if (e.markerRecordedEventAttributes?.markerName === localActivityMarker) {
               shape.localActivities++;
               shape.commands++;
+              // The workflow names each send in its summary: "<cmd> <commandId>[ (re-send n)]".
+              const summary = e.userMetadata?.summary;
+              if (
+                summary &&
+                defaultPayloadConverter.fromPayload<string>(summary).startsWith('place ')
+              )
+                shape.placeCommands++;
             }
             if (e.workflowExecutionSignaledEventAttributes) shape.signals++;
             const update = e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input;
@@ -114,6 +124,7 @@ export async function sampleOrderShapes(
       activities: mean('activities'),
       localActivities: mean('localActivities'),
       commands: mean('commands'),
+      placeCommands: mean('placeCommands'),
       signals: mean('signals'),
       updates: mean('updates'),
       matcherEvents: mean('matcherEvents'),
@@ -323,12 +334,16 @@ export async function messagingCeiling(opts: {
     );
     return messages.length;
   };
+  // A short queue, as in a stack that keeps up: moto's receive costs grow with the messages in the
+  // queue (it reads every one's attributes for each message it returns), so a long backlog would
+  // measure the twin's collapse, not its rate.
+  const backlog = 20;
   try {
     // The order worker's enqueueCommand: one SendMessage per command, several activities at once;
     // the matcher: receive 10, apply, delete the batch.
     const sqsRun = await hop(
       opts.seconds,
-      200,
+      backlog,
       async (i) => {
         await sqs.send(
           new SendMessageCommand({
@@ -351,7 +366,7 @@ export async function messagingCeiling(opts: {
     // relay: receive 10 from the subscribed queue, delete the batch.
     const snsRun = await hop(
       opts.seconds,
-      200,
+      backlog,
       async (i) => {
         const entries = Array.from({ length: 10 }, (_, j) => i * 10 + j);
         await sns.send(

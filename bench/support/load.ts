@@ -112,6 +112,8 @@ export interface LoadSummary {
     placeToFinal: LatencySummary;
     placeToFinalByKind: Record<string, LatencySummary>;
     cancelToAck: LatencySummary;
+    /** Each sending refused with 503 OVERLOADED: from that sending to its answer. */
+    shedAnswer: LatencySummary;
   };
   errors: Record<string, number>;
   transientRetried: Record<string, number>;
@@ -140,6 +142,7 @@ export class LoadRun {
     final: latencyHistogram(),
     cancel: latencyHistogram(),
     lag: latencyHistogram(),
+    shed: latencyHistogram(),
     finalByKind: {
       cross: latencyHistogram(),
       rest: latencyHistogram(),
@@ -174,6 +177,9 @@ export class LoadRun {
         });
         const client: BenchClient = { index: i, userID, connection };
         connection.onReport((r) => this.onReport(client, r));
+        connection.onRefused((r) => {
+          if (r.code === 'OVERLOADED') recordMs(this.h.shed, r.answeredInMs);
+        });
         connection.onReconnect(() => void this.track(this.refreshClient(client)));
         this.clients[i] = client;
         this.resting[i] = new Set();
@@ -203,7 +209,15 @@ export class LoadRun {
           return { id: null, status: 0, error: { code: 'DISCONNECTED', msg } };
         answer = { id: null, status: 0, error: { code: 'NO_ANSWER', msg } };
       }
-      if (transientStatuses.has(answer.status) && attempt < maxAttempts && !this.closing) {
+      // A refusal to wait out (429, 503 OVERLOADED) was already sent again by the client
+      // library's back-off; when it gives the refusal back, the order is shed, as for any client.
+      const waitedOut = answer.error?.retryAfterMs !== undefined;
+      if (
+        transientStatuses.has(answer.status) &&
+        !waitedOut &&
+        attempt < maxAttempts &&
+        !this.closing
+      ) {
         const code = answer.error?.code ?? String(answer.status);
         this.transient.set(code, (this.transient.get(code) ?? 0) + 1);
         await sleep(Math.min(250 * attempt, 2000));
@@ -665,6 +679,7 @@ export class LoadRun {
           market: summarize(this.h.finalByKind.market),
         },
         cancelToAck: summarize(this.h.cancel),
+        shedAnswer: summarize(this.h.shed),
       },
       errors: Object.fromEntries(this.errors),
       transientRetried: Object.fromEntries(this.transient),

@@ -143,6 +143,9 @@ export function loadLines(s: LoadSummary): string[] {
     latencyLine('  crossing limit → final', s.latency.placeToFinalByKind.cross!),
     latencyLine('  market → final', s.latency.placeToFinalByKind.market!),
     latencyLine('cancel → ack (final snapshot)', s.latency.cancelToAck),
+    ...(s.latency.shedAnswer.count > 0
+      ? [latencyLine('a shed sending → 503 OVERLOADED', s.latency.shedAnswer)]
+      : []),
     `  final state learnt from: ${Object.entries(s.finalVia)
       .map(([k, n]) => `${k} ${fmt(n)}`)
       .join(', ')}`,

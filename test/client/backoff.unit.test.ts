@@ -6,6 +6,7 @@ import {
   TradingClient,
   type Answer,
   type ConnectOptions,
+  type Refusal,
   type SocketEvents,
 } from '../../client/tradingClient';
 
@@ -139,4 +140,36 @@ test('a reconnect during the wait does not send the request early', async () => 
   await jest.advanceTimersByTimeAsync(500);
   expect(times(s)).toEqual([0, 1000]);
   await s.client.close();
+});
+
+test('onRefused hears every refusal: how long its sending waited for it, and whether it is sent again', async () => {
+  jest.spyOn(Math, 'random').mockReturnValue(1);
+  const s = await standIn({ backoff: { attempts: 1, minDelayMs: 100 } });
+  const refusals: Refusal[] = [];
+  s.client.onRefused((r) => refusals.push(r));
+  const answer = s.client.request('order.place', order, { id: 'r1' });
+  jest.advanceTimersByTime(30);
+  s.answer(refusal(503, 'OVERLOADED', 250));
+  jest.advanceTimersByTime(250 + 12);
+  s.answer(refusal(503, 'OVERLOADED', 250));
+  await expect(answer).resolves.toMatchObject({ status: 503 });
+  s.answer(refusal(503, 'UNAVAILABLE', 100)); // not a refusal to wait out, and no request left
+  expect(refusals).toEqual([
+    {
+      method: 'order.place',
+      status: 503,
+      code: 'OVERLOADED',
+      retryAfterMs: 250,
+      answeredInMs: 30,
+      willRetry: true,
+    },
+    {
+      method: 'order.place',
+      status: 503,
+      code: 'OVERLOADED',
+      retryAfterMs: 250,
+      answeredInMs: 12,
+      willRetry: false,
+    },
+  ]);
 });
