@@ -18,7 +18,7 @@ import {
   type RedisLike,
 } from '../connections/registry';
 import { createManagementClient } from '../platform/aws';
-import { serviceLogger } from '../platform/log';
+import { serviceLogger, type Logger } from '../platform/log';
 
 /** The activity's signature, as `OrderActivities['pushStatus']` of workflows/messages.ts. */
 export type PushStatus = (report: ExecutionReport) => Promise<void>;
@@ -30,12 +30,13 @@ export interface PushStatusDeps {
   management?: ApiGatewayManagementApiClient;
   /** Default GATEWAY_MANAGEMENT_URL, or the local twin on GATEWAY_PORT. */
   managementUrl?: string;
+  /** The pushing process's logger (the relay's, the order worker's). */
+  log?: Logger;
 }
-
-const log = serviceLogger('gateway').child({ component: 'pushStatus' });
 
 export function createPushStatus(deps: PushStatusDeps = {}): PushStatus {
   let management = deps.management;
+  const log = (deps.log ?? serviceLogger('gateway')).child({ component: 'pushStatus' });
 
   return async function pushStatus(report: ExecutionReport): Promise<void> {
     const redis = deps.redis ?? (await registryRedis());

@@ -6,7 +6,7 @@ import { temporalConnectionOptions } from '../config/secrets';
 import { createEnqueueCommand } from '../activities/enqueueCommand';
 import { queueUrl, sqsClient } from '../platform/aws';
 import { startHealthServer } from '../platform/health';
-import { serviceLogger } from '../platform/log';
+import { serviceLogger, type Logger } from '../platform/log';
 import { orderWorkerLimits } from './memory';
 import type { OrderActivities } from '../workflows/messages';
 
@@ -33,7 +33,7 @@ export async function startOrderWorker(opts: OrderWorkerOptions = {}): Promise<R
     opts.ordersQueueUrl ?? env.ordersQueueUrl,
     env.ordersQueueName,
   );
-  const pushStatus = opts.pushStatus ?? (await defaultPushStatus());
+  const pushStatus = opts.pushStatus ?? (await defaultPushStatus(log));
   const activities: OrderActivities = {
     enqueueCommand: createEnqueueCommand(sqs, ordersUrl),
     pushStatus,
@@ -67,7 +67,7 @@ export async function startOrderWorker(opts: OrderWorkerOptions = {}): Promise<R
   };
 }
 
-async function defaultPushStatus(): Promise<OrderActivities['pushStatus']> {
+async function defaultPushStatus(log: Logger): Promise<OrderActivities['pushStatus']> {
   const { createPushStatus } = await import('../activities/pushStatus');
-  return createPushStatus();
+  return createPushStatus({ log });
 }

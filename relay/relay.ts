@@ -175,7 +175,7 @@ export async function startRelay(
     leaseSeconds: env.sqsLeaseSeconds,
     receivers: env.relayReceivers,
     log,
-    push: opts.push ?? createPushStatus(),
+    push: opts.push ?? createPushStatus({ log }),
     lag: new LagReporter(registryRedis, 'relay'),
     onDelivered: (event, outcome) => relayed.inc({ event: event.event, outcome }),
   });
