@@ -42,7 +42,9 @@ export async function submitOrder(
       workflowIdConflictPolicy: 'FAIL',
       // A finished order keeps its id: re-sending it must not start the order again.
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      typedSearchAttributes: orderSearchAttributePairs(accepted, 'PENDING_NEW'),
+      // NEW, not PENDING_NEW: the order is durable from here, the matcher's answer follows within
+      // milliseconds, and an upsert to NEW would cost every order one more billed action.
+      typedSearchAttributes: orderSearchAttributePairs(accepted, 'NEW'),
       staticSummary: orderSummary(accepted),
     });
   } catch (err) {

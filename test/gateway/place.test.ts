@@ -165,7 +165,7 @@ test("the seed's message, sent exactly as written, passes validation, starts the
     ]),
   );
   expect(attributes).toEqual({
-    OrderStatus: 'PENDING_NEW',
+    OrderStatus: 'NEW',
     CoinID: 'BTC',
     UserID: 'user1',
     OrderSide: 'SELL',
@@ -317,7 +317,7 @@ describe('against the real Temporal server (no worker on the queue)', () => {
   });
   afterAll(() => connection.close());
 
-  test('place starts the order workflow with its search attributes and summary; its status reads PENDING_NEW before any worker runs it; a finished id is 409 DUPLICATE_ORDER_ID', async () => {
+  test('place starts the order workflow with its search attributes and summary; its status reads PENDING_NEW (its OrderStatus attribute NEW) before any worker runs it; a finished id is 409 DUPLICATE_ORDER_ID', async () => {
     const taskQueue = `gateway-test-${randomUUID()}`;
     const user = uniqueUser('tq');
     const queue = fakeQueue();
@@ -349,7 +349,7 @@ describe('against the real Temporal server (no worker on the queue)', () => {
       description.typedSearchAttributes.getAll().map((p) => [p.key.name, p.value]),
     );
     expect(attributes).toEqual({
-      OrderStatus: 'PENDING_NEW',
+      OrderStatus: 'NEW',
       CoinID: 'BTC',
       UserID: user,
       OrderSide: 'SELL',
