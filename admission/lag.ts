@@ -1,11 +1,12 @@
 // How far behind the order path runs, as its stages see it, shared through Redis so that every
-// gateway instance (a Lambda each, in production) reads the same figure: the matcher reports how
-// old the commands it applies are (since the gateway issued them), the relay how old the events it
-// delivers are (since the matcher made them). A stage that stops reporting counts as not lagging
+// gateway instance (a Lambda each, in production) reads the same figure: the gateway reports how
+// long its admitted orders took to become durable (the workflow start and the send), the matcher
+// how old the commands it applies are (since the gateway issued them), the relay how old the
+// events it delivers are (since the matcher made them). A stage that stops reporting counts as not lagging
 // after a few seconds: its queue keeps the work, and admission must not stay shut on stale news.
 import type { Redis } from 'ioredis';
 
-export const lagStages = ['matcher', 'relay'] as const;
+export const lagStages = ['gateway', 'matcher', 'relay'] as const;
 export type LagStage = (typeof lagStages)[number];
 
 // One hash tag: every stage's key in one slot of a Redis Cluster, read in one MGET.

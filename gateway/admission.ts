@@ -1,6 +1,6 @@
 // Admission control at the gateway: a new order is refused at once with 503 OVERLOADED and a
-// `retryAfterMs` when the order path lags (the matcher's or the relay's reported lag passes the
-// limit), or when this process already has too many orders in flight. Queueing it instead would
+// `retryAfterMs` when the order path lags (the gateway's, the matcher's or the relay's reported lag
+// passes the limit: a slow Temporal start counts as much as a backlog), or when this process already has too many orders in flight. Queueing it instead would
 // only make every order later and feed re-sends; refusing keeps the path working at capacity.
 // Cancels are never refused: they take load away.
 import { ApiError } from './envelope';
@@ -12,6 +12,8 @@ export interface AdmissionOptions {
   maxInFlight: number;
   lagCacheMs?: number;
   now?: () => number;
+  /** Told when each admitted order began, once it is placed: the gateway's own lag stage. */
+  placed?: (startedAt: number) => void;
 }
 
 /** A refused order is told to come back after about this long at least. */
@@ -74,8 +76,11 @@ export function createAdmission(opts: AdmissionOptions): Admission {
         throw refuse(`the order path is ${pathLag} ms behind`, pathLag * (0.5 + Math.random()));
       }
       inFlight++;
+      const startedAt = now();
       try {
-        return await place();
+        const result = await place();
+        opts.placed?.(startedAt);
+        return result;
       } finally {
         inFlight--;
       }

@@ -21,7 +21,7 @@ import {
 import { serviceLogger } from '../../platform/log';
 import { createMethods, toApiError, type MethodDeps } from '../methods';
 import { createAdmission } from '../admission';
-import { readLag } from '../../admission/lag';
+import { LagReporter, readLag } from '../../admission/lag';
 import { env } from '../../config/env';
 import {
   createOrderRateLimiter,
@@ -56,6 +56,7 @@ export function createDefaultHandler(
   deps: DefaultHandlerDeps = {},
 ): (event: WebSocketEvent) => Promise<WebSocketResult> {
   const redis = deps.redis ?? registryRedis;
+  const placeLag = new LagReporter(redis, 'gateway');
   const methods = createMethods({
     temporal: temporalClient,
     sendCommand: commandSender,
@@ -64,6 +65,7 @@ export function createDefaultHandler(
       readLag: async () => readLag(await redis()),
       shedLagMs: env.gatewayShedLagMs,
       maxInFlight: env.gatewayMaxOrdersInFlight,
+      placed: (startedAt) => placeLag.sample(startedAt),
     }),
     ...deps,
   });

@@ -72,3 +72,29 @@ test('an unreadable lag admits: no news is no reason to refuse', async () => {
   });
   await expect(admission.admit(() => Promise.resolve('ok'))).resolves.toBe('ok');
 });
+
+test('an admitted order reports when it began once it is placed; a refused or failed one does not', async () => {
+  let now = 1000;
+  const began: number[] = [];
+  const admission = createAdmission({
+    readLag: () => Promise.resolve(0),
+    shedLagMs: 1000,
+    maxInFlight: 1,
+    now: () => now,
+    placed: (startedAt) => began.push(startedAt),
+  });
+  let release!: () => void;
+  const slow = admission.admit(
+    () =>
+      new Promise<void>((resolve) => {
+        release = resolve;
+      }),
+  );
+  await new Promise((resolve) => setImmediate(resolve));
+  await admission.admit(() => Promise.resolve()).catch(() => undefined); // refused: in flight
+  now = 2500;
+  release();
+  await slow;
+  await admission.admit(() => Promise.reject(new Error('start failed'))).catch(() => undefined);
+  expect(began).toEqual([1000]);
+});
