@@ -4,6 +4,10 @@ import { z } from 'zod';
 import { formatUnits, parseDecimal, toUnits, unitSize, type Decimal } from './fixedPoint';
 
 const decimalText = z.string().regex(/^\d+(\.\d+)?$/, 'a decimal string like "0.01"');
+/** A rate such as a fee or a price band: a decimal below 1 with at most 6 places ("0.001"). */
+const rateText = z
+  .string()
+  .regex(/^0(\.\d{1,6})?$/, 'a decimal rate below 1 with at most 6 places, like "0.001"');
 
 export const retryUnmatchedSchema = z.strictObject({
   attempts: z.int().min(0).max(20),
@@ -18,6 +22,11 @@ const marketConfigSchema = z.strictObject({
   minQty: decimalText,
   maxQty: decimalText,
   minNotional: decimalText,
+  /** Commission on the asset received, for the resting side of a trade and for the taker. */
+  makerFee: rateText,
+  takerFee: rateText,
+  /** A MARKET BUY holds, and fills at most, this far above the best ask at its placement. */
+  marketPriceBand: rateText,
   retryUnmatched: retryUnmatchedSchema,
 });
 export const marketsConfigSchema = z.record(
@@ -40,7 +49,17 @@ export interface Market {
   maxQty: number;
   /** Minimum price × quantity, in tick×step units (an integer). */
   minNotional: bigint;
+  /** Rates in parts per million. */
+  makerFeePpm: bigint;
+  takerFeePpm: bigint;
+  marketPriceBandPpm: bigint;
   retryUnmatched: RetryUnmatched;
+}
+
+/** "0.001" → 1000n parts per million. */
+export function ppm(rate: string): bigint {
+  const [, fraction = ''] = rate.split('.');
+  return BigInt(fraction.padEnd(6, '0'));
 }
 
 export function buildMarket(name: string, config: MarketConfig): Market {
@@ -65,6 +84,9 @@ export function buildMarket(name: string, config: MarketConfig): Market {
     minQty,
     maxQty,
     minNotional,
+    makerFeePpm: ppm(config.makerFee),
+    takerFeePpm: ppm(config.takerFee),
+    marketPriceBandPpm: ppm(config.marketPriceBand),
     retryUnmatched: config.retryUnmatched,
   };
 }

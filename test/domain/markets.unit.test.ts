@@ -32,6 +32,9 @@ test('minimum notional rounds up to whole tick×step units', () => {
     minQty: '1',
     maxQty: '10',
     minNotional: '1',
+    makerFee: '0.001',
+    takerFee: '0.001',
+    marketPriceBand: '0.05',
     retryUnmatched: { attempts: 0, backoffMs: 0 },
   });
   expect(market.minNotional).toBe(4n); // 1 / 0.3 = 3.33… → 4

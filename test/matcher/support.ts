@@ -24,6 +24,9 @@ export const tst: Market = buildMarket('TST', {
   minQty: '1',
   maxQty: '50',
   minNotional: '100',
+  makerFee: '0.001',
+  takerFee: '0.001',
+  marketPriceBand: '0.05',
   retryUnmatched: { attempts: 3, backoffMs: 0 },
 });
 
