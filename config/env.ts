@@ -32,6 +32,10 @@ export const env = {
   temporalAddress: process.env.TEMPORAL_ADDRESS ?? 'localhost:7233',
   temporalNamespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
   redisUrl: process.env.REDIS_URL ?? 'redis://localhost:6379',
+  /** The accounts' ledger store (MemoryDB in production); the same Redis as REDIS_URL by default. */
+  ledgerRedisUrl: process.env.LEDGER_REDIS_URL || process.env.REDIS_URL || 'redis://localhost:6379',
+  /** The opening grant of every new account, `USDT=100000,BTC=10,ETH=100`; `npm start` only. */
+  accountGrant: process.env.ACCOUNT_GRANT ?? '',
   /** Unset means real AWS; `npm start` points it at the local moto server. */
   awsEndpointUrl: process.env.AWS_ENDPOINT_URL || undefined,
   awsRegion: process.env.AWS_REGION ?? 'us-east-1',

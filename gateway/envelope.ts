@@ -65,6 +65,8 @@ export const methods = [
   'order.cancel',
   'order.status',
   'openOrders.status',
+  'account.status',
+  'account.commission',
   'ping',
 ] as const;
 export type Method = (typeof methods)[number];

@@ -1,4 +1,4 @@
-// The four trading methods (plus ping) behind the $default route: validation and authorization at
+// The four trading methods, the two account methods (gateway/accountMethods.ts) and ping behind the $default route: validation and authorization at
 // the edge, then the order's workflow through the contract of workflows/messages.ts.
 import {
   WorkflowExecutionAlreadyStartedError,
@@ -37,6 +37,8 @@ import type { Logger } from '../platform/log';
 import { submitOrder, type SendCommand } from './submitOrder';
 import type { Admission } from './admission';
 import { OrderState } from '../domain/orderState';
+import type { Accounts } from '../accounts/accounts';
+import { accountMethods } from './accountMethods';
 
 /** How long a method waits for Temporal; below API Gateway's 29 s integration timeout. */
 export const defaultTemporalTimeoutMs = 20_000;
@@ -58,6 +60,8 @@ export interface MethodDeps {
   now?: () => number;
   /** Refuses new orders while the order path lags (gateway/admission.ts); none: all admitted. */
   admission?: Admission;
+  /** The users' accounts (accounts/accounts.ts, on the ledger store). */
+  accounts: () => Promise<Accounts>;
 }
 
 /** Who is asking: the connection's authenticated user. */
@@ -213,6 +217,8 @@ function rawMethods(deps: MethodDeps): Record<Method, MethodFn> {
   }
 
   return {
+    ...accountMethods(deps),
+
     async 'order.place'(params, ctx) {
       const parsed = parseOrder(ownUser(params, ctx), deps.markets);
       const accepted = toAcceptedOrder(parsed, now());

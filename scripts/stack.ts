@@ -57,6 +57,9 @@ interface StackProcess {
 }
 
 let channels: OrderChannels | undefined;
+/** `npm start`'s opening grant (ACCOUNT_GRANT overrides it; empty for none). */
+const localAccountGrant = 'USDT=100000,BTC=10,ETH=100';
+
 const serviceEnv = (): NodeJS.ProcessEnv => ({
   ...localEnv({ temporal: ports.temporal, redis: ports.redis, moto: ports.moto }),
   ...(channels && {
@@ -66,6 +69,8 @@ const serviceEnv = (): NodeJS.ProcessEnv => ({
     RELAY_QUEUE_URL: channels.relayQueueUrl,
   }),
   LOG_LEVEL: env.logLevel,
+  // A testnet-style opening grant for every new account, so two terminals can trade at once.
+  ACCOUNT_GRANT: process.env.ACCOUNT_GRANT ?? localAccountGrant,
 });
 
 /** One of the project's own Node processes (platform/processes.ts), run from TypeScript with tsx. */

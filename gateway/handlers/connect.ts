@@ -4,9 +4,15 @@
 import { InvalidTokenError, tokenFromRequest, verifyToken } from '../auth';
 import { registerConnection, registryRedis } from '../../connections/registry';
 import { serviceLogger } from '../../platform/log';
+import { parseGrant } from '../../accounts/accounts';
+import { processAccounts } from '../../accounts/process';
+import { env } from '../../config/env';
+import { assets } from '../../config/markets';
 import type { WebSocketEvent, WebSocketResult } from '../types';
 
 const log = serviceLogger('gateway');
+/** The local stack's opening grant (ACCOUNT_GRANT), read once; never set in production. */
+const openingGrant = parseGrant(env.accountGrant, assets);
 
 async function userOf(event: WebSocketEvent): Promise<string | null> {
   const fromAuthorizer = event.requestContext.authorizer?.userID;
@@ -34,6 +40,13 @@ export async function handler(event: WebSocketEvent): Promise<WebSocketResult> {
     // A connection nobody can push to is worse than a refused one: the client retries.
     log.error({ connectionId, userID, err }, '$connect: cannot record the connection');
     return { statusCode: 500, body: 'Internal server error' };
+  }
+  if (openingGrant.size > 0) {
+    try {
+      await (await processAccounts()).grant(userID, openingGrant);
+    } catch (err) {
+      log.error({ connectionId, userID, err }, '$connect: cannot open the account with its grant');
+    }
   }
   log.info({ connectionId, userID }, 'connected');
   return { statusCode: 200 };

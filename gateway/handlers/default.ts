@@ -5,6 +5,7 @@
 // @connections). Every answer of a known user carries the user's order rate limits (`rateLimits`):
 // the counts after counting the order for order.place, else the counts as they are.
 import { markets } from '../../config/markets';
+import { processAccounts } from '../../accounts/process';
 import { temporalClient } from '../temporal';
 import { commandSender } from '../commandQueue';
 import { registryRedis, userOfConnection, type RedisLike } from '../../connections/registry';
@@ -61,6 +62,7 @@ export function createDefaultHandler(
     temporal: temporalClient,
     sendCommand: commandSender,
     markets,
+    accounts: processAccounts,
     admission: createAdmission({
       readLag: async () => readLag(await redis()),
       shedLagMs: env.gatewayShedLagMs,

@@ -1,5 +1,6 @@
 // What an order holds and what a fill moves: exact units, both sides and the fee conserve every
 // asset, a BUY gets back what it held above the trade price, commissions round up.
+import { parseGrant } from '../../accounts/accounts';
 import fc from 'fast-check';
 import { assets, assetsOfMarket, markets } from '../../config/markets';
 import { formatAmount, parseAmount } from '../../domain/assets';
@@ -122,4 +123,17 @@ test('amounts parse exactly within the asset decimals', () => {
   expect(() => parseAmount(usdt, '0.000000001', 'amount', 'INVALID_AMOUNT')).toThrow(/8 decimals/);
   expect(() => parseAmount(usdt, '0', 'amount', 'INVALID_AMOUNT')).toThrow(/positive/);
   expect(() => parseAmount(usdt, '-1', 'amount', 'INVALID_AMOUNT')).toThrow();
+});
+
+test("the opening grant's setting reads as amounts per asset; a bad part is named", () => {
+  expect(parseGrant('USDT=100000, BTC=10,ETH=100', assets)).toEqual(
+    new Map([
+      ['USDT', 10_000_000_000_000n],
+      ['BTC', 1_000_000_000n],
+      ['ETH', 10_000_000_000n],
+    ]),
+  );
+  expect(parseGrant('', assets).size).toBe(0);
+  expect(() => parseGrant('XRP=1', assets)).toThrow(/"XRP=1" names no configured asset/);
+  expect(() => parseGrant('BTC=ten', assets)).toThrow(/ACCOUNT_GRANT BTC/);
 });

@@ -1,6 +1,4 @@
 // The terminal tools: `npm run token` and `npm run trade` against a real twin.
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import readline from 'node:readline';
 import {
   ApiGatewayManagementApiClient,
@@ -8,29 +6,14 @@ import {
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { connectionsOf, useTestTwin } from './helpers';
 import { eventually } from '../support/eventually';
+import { runScript, spawnScript } from '../support/runScript';
 import { uniqueUser } from '../support/orders';
 import { verifyToken } from '../../gateway/auth';
 import { formatReport, formatSnapshot, trimQty } from '../../client/format';
 import type { ExecutionReport, OrderSnapshot } from '../../domain/orderPresenter';
 
-const root = path.resolve(__dirname, '../..');
-const tsx = path.join(root, 'node_modules/.bin/tsx');
 const env = useTestTwin();
 const { redis } = env;
-
-function run(
-  script: string,
-  args: string[],
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(tsx, [path.join(root, script), ...args], { cwd: root, env: process.env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 const report: ExecutionReport = {
   event: 'executionReport',
@@ -92,16 +75,16 @@ test('one readable line per report and per snapshot', () => {
 });
 
 test('npm run token mints a token for the user that the gateway accepts', async () => {
-  const result = await run('scripts/token.ts', ['alice', '--expires', '1h']);
+  const result = await runScript('scripts/token.ts', ['alice', '--expires', '1h']);
   expect(result.code).toBe(0);
   const token = result.stdout.trim();
   await expect(verifyToken(token)).resolves.toBe('alice');
-  expect((await run('scripts/token.ts', ['bad/user'])).code).toBe(1);
+  expect((await runScript('scripts/token.ts', ['bad/user'])).code).toBe(1);
 });
 
 test('trade: status of an unknown order prints the 404 and exits 1; open lists none', async () => {
   const user = uniqueUser('cli');
-  const status = await run('client/cli.ts', [
+  const status = await runScript('client/cli.ts', [
     '--url',
     env.twin.url,
     '--user',
@@ -111,7 +94,7 @@ test('trade: status of an unknown order prints the 404 and exits 1; open lists n
   ]);
   expect(status.code).toBe(1);
   expect(status.stderr).toContain('error 404 UNKNOWN_ORDER (orderId): no such order');
-  const open = await run('client/cli.ts', [
+  const open = await runScript('client/cli.ts', [
     '--url',
     env.twin.url,
     '--user',
@@ -121,7 +104,7 @@ test('trade: status of an unknown order prints the 404 and exits 1; open lists n
   ]);
   expect(open.code).toBe(0);
   expect(JSON.parse(open.stdout)).toMatchObject({ status: 200, result: [] });
-  const bad = await run('client/cli.ts', [
+  const bad = await runScript('client/cli.ts', [
     '--url',
     env.twin.url,
     '--user',
@@ -138,14 +121,7 @@ test('trade: status of an unknown order prints the 404 and exits 1; open lists n
 
 test('trade watch prints each pushed report as one line', async () => {
   const user = uniqueUser('watch');
-  const child = spawn(
-    tsx,
-    [path.join(root, 'client/cli.ts'), '--url', env.twin.url, '--user', user, 'watch'],
-    {
-      cwd: root,
-      env: process.env,
-    },
-  );
+  const child = spawnScript('client/cli.ts', ['--url', env.twin.url, '--user', user, 'watch']);
   const lines: string[] = [];
   readline.createInterface({ input: child.stdout }).on('line', (l) => lines.push(l));
   const sdk = new ApiGatewayManagementApiClient({

@@ -1,6 +1,7 @@
 // order.place up to Temporal and the matcher's queue: the seed's message exactly as written passes
 // validation, starts the order's workflow with the contract's options and sends its first place
 // command. The full flow (a worker running the workflow) is in the end-to-end tests.
+import { processAccounts } from '../../accounts/process';
 import '../support/quietGateway';
 import { randomUUID } from 'node:crypto';
 import {
@@ -200,7 +201,12 @@ test('a re-sent order answers from its running workflow and sends the same place
     (a) => Promise.resolve({ ...snapshotOf(a), createdAt: 1_600_000_000_000 }),
   );
   const queue = fakeQueue();
-  const methods = createMethods({ temporal, sendCommand: queue.sendCommand, markets });
+  const methods = createMethods({
+    temporal,
+    sendCommand: queue.sendCommand,
+    markets,
+    accounts: processAccounts,
+  });
   const ctx: CallContext = { userID: 'user1', connectionId: 'c', log, annotate: () => undefined };
   const answer = await methods['order.place'](
     JSON.parse(seedOrderText) as Record<string, unknown>,
@@ -291,6 +297,7 @@ describe('Temporal failures become answers', () => {
         temporal: timeout.temporal,
         sendCommand: fakeQueue().sendCommand,
         markets,
+        accounts: processAccounts,
       })['order.place'](params, ctx),
     ).rejects.toMatchObject({ status: 504, code: 'TIMEOUT' });
     const handler = createDefaultHandler({
@@ -326,6 +333,7 @@ describe('against the real Temporal server (no worker on the queue)', () => {
       sendCommand: queue.sendCommand,
       markets,
       taskQueue,
+      accounts: processAccounts,
       timeoutMs: () => 1500,
     });
     const userCtx: CallContext = {
