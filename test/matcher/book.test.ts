@@ -724,9 +724,6 @@ describe('outbox and keys', () => {
       minQty: '1',
       maxQty: '100000000',
       minNotional: '50000000',
-      makerFee: '0.001',
-      takerFee: '0.001',
-      marketPriceBand: '0.05',
       retentionMs: String(defaultAppliedRetentionMs),
     });
   });
