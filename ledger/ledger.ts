@@ -2,7 +2,8 @@
 // Redis. Every balance change is one call of ledger/lua/apply.lua on that user's keys (one hash
 // tag, so one Redis Cluster slot): atomic, exactly once per changeId (a repeat answers the first
 // outcome, refusals included), with a journal entry. Callers compute the amounts; the ledger only
-// checks that no free, locked or hold remaining goes below zero, and applies them.
+// checks that no free, locked or hold remaining goes below zero, and applies them. A change may
+// also close holds: whatever they still have goes back to free, without the caller knowing it.
 // test/ledger/referenceLedger.ts states the same rules as plain TypeScript.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -32,8 +33,14 @@ export interface LedgerChange {
   kind: LedgerKind;
   /** What it is about: order id, trade id, deposit/withdrawal id. */
   ref: string;
+  /** May be empty when the change closes holds (a cancel's release). */
   balances: BalanceDelta[];
   holds?: HoldDelta[];
+  /**
+   * Holds to close after the deltas: each one's remaining (after this change's own hold delta)
+   * moves from locked to free and the hold goes. A missing or empty hold releases nothing.
+   */
+  closeHolds?: string[];
 }
 
 export interface Balance {
@@ -42,14 +49,26 @@ export interface Balance {
   locked: bigint;
 }
 
+/** What a closed hold gave back to free. */
+export interface HoldRelease {
+  holdId: string;
+  asset: string;
+  amount: bigint;
+}
+
 export type LedgerResult =
   | {
       applied: true;
       repeated: boolean;
       /** The user's change sequence (`_seq`): clients order balance pushes by it. */
       seq: number;
-      /** After the change, only the assets it touched, in the change's order. */
+      /**
+       * After the change, only the assets it touched, in the change's order, then the assets
+       * only its closes touched.
+       */
       balances: Balance[];
+      /** The closed holds that released more than 0, in the order named. */
+      released: HoldRelease[];
     }
   | {
       applied: false;
@@ -78,6 +97,14 @@ export interface JournalChange {
   lockedAfter: bigint;
 }
 
+/** A hold the change touched (a delta or a close); `after` is 0 for a removed hold. */
+export interface JournalHold {
+  holdId: string;
+  asset: string;
+  before: bigint;
+  after: bigint;
+}
+
 export interface JournalEntry {
   /** The stream entry id: orders the user's changes like `seq`. */
   id: string;
@@ -87,6 +114,8 @@ export interface JournalEntry {
   /** Redis time of the change, ms. */
   time: number;
   changes: JournalChange[];
+  /** The hold deltas' holds in order, then the closed holds without a delta. */
+  holds: JournalHold[];
 }
 
 export interface Ledger {
@@ -131,33 +160,49 @@ const assetText = z.string().regex(/^[A-Z0-9]{2,10}$/, 'must match ^[A-Z0-9]{2,1
 const amount = z.bigint().min(-int64Max).max(int64Max);
 
 // Repeats of an asset or a hold within one change are refused: the caller nets its amounts.
-const changeSchema = z.strictObject({
-  userID: idText,
-  changeId: idText,
-  kind: z.enum(ledgerKinds),
-  ref: idText,
-  balances: z
-    .array(z.strictObject({ asset: assetText, free: amount, locked: amount }))
-    .min(1)
-    .max(100)
-    .superRefine((deltas, ctx) => noRepeats(deltas, 'asset', ctx)),
-  holds: z
-    .array(z.strictObject({ holdId: idText, asset: assetText, amount }))
-    .max(100)
-    .superRefine((deltas, ctx) => noRepeats(deltas, 'holdId', ctx))
-    .optional(),
-});
+const changeSchema = z
+  .strictObject({
+    userID: idText,
+    changeId: idText,
+    kind: z.enum(ledgerKinds),
+    ref: idText,
+    balances: z
+      .array(z.strictObject({ asset: assetText, free: amount, locked: amount }))
+      .max(100)
+      .superRefine((deltas, ctx) => noRepeats(deltas, ctx, 'asset')),
+    holds: z
+      .array(z.strictObject({ holdId: idText, asset: assetText, amount }))
+      .max(100)
+      .superRefine((deltas, ctx) => noRepeats(deltas, ctx, 'holdId'))
+      .optional(),
+    closeHolds: z
+      .array(idText)
+      .max(100)
+      .superRefine((ids, ctx) => noRepeats(ids, ctx))
+      .optional(),
+  })
+  // A change changes or names something: a cancel's release may only name the hold to close.
+  .superRefine((change, ctx) => {
+    if (change.balances.length === 0 && (change.closeHolds ?? []).length === 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['balances'],
+        message: 'needs at least one balance delta or a hold to close',
+      });
+  });
 
-function noRepeats<K extends string>(
-  items: ReadonlyArray<Record<K, string>>,
-  key: K,
-  ctx: z.RefinementCtx,
-): void {
-  const seen = new Set<string>();
+/** Items keyed by their field `key`, or (without) the ids themselves. */
+function noRepeats<T>(items: readonly T[], ctx: z.RefinementCtx, key?: keyof T & string): void {
+  const seen = new Set<T[keyof T] | T>();
   items.forEach((item, i) => {
-    if (seen.has(item[key]))
-      ctx.addIssue({ code: 'custom', path: [i, key], message: `repeats ${item[key]}` });
-    seen.add(item[key]);
+    const value = key === undefined ? item : item[key];
+    if (seen.has(value))
+      ctx.addIssue({
+        code: 'custom',
+        path: key === undefined ? [i] : [i, key],
+        message: `repeats ${String(value)}`,
+      });
+    seen.add(value);
   });
 }
 
@@ -179,6 +224,10 @@ const storedResultSchema = z.union([
     applied: z.literal(true),
     seq: z.number(),
     balances: z.array(z.object({ asset: z.string(), free: integerText, locked: integerText })),
+    // Results stored before closes existed have none: nothing was released.
+    released: z
+      .array(z.object({ holdId: z.string(), asset: z.string(), amount: integerText }))
+      .default([]),
   }),
   z.object({
     applied: z.literal(false),
@@ -217,6 +266,10 @@ const journalChangesSchema = z.array(
   }),
 );
 
+const journalHoldsSchema = z.array(
+  z.object({ holdId: z.string(), asset: z.string(), before: integerText, after: integerText }),
+);
+
 function decodeEntry([id, flat]: [string, string[]]): JournalEntry {
   const f = new Map<string, string>();
   for (let i = 0; i + 1 < flat.length; i += 2) f.set(flat[i]!, flat[i + 1]!);
@@ -227,6 +280,8 @@ function decodeEntry([id, flat]: [string, string[]]): JournalEntry {
     ref: f.get('ref') ?? '',
     time: Number(f.get('time')),
     changes: journalChangesSchema.parse(JSON.parse(f.get('changes') ?? '[]')),
+    // Entries written before holds were journalled have no field: read as none.
+    holds: journalHoldsSchema.parse(JSON.parse(f.get('holds') ?? '[]')),
   };
 }
 
@@ -274,6 +329,8 @@ export function openLedger(redis: Redis | Cluster): Ledger {
       const holds = change.holds ?? [];
       args.push(String(holds.length));
       for (const h of holds) args.push(h.holdId, h.asset, h.amount.toString());
+      const closes = change.closeHolds ?? [];
+      args.push(String(closes.length), ...closes);
       const [repeated, json] = (await run([k.balances, k.holds, k.applied, k.journal], args)) as [
         number,
         string,

@@ -1,12 +1,15 @@
 // The ledger's rules as plain TypeScript (bigint arithmetic), for the property test to compare the
-// Lua script against: per user, exactly once per changeId, all or nothing, the first refusal in
-// the script's order (each asset free then locked, then each hold: asset, then remaining), a
-// value past int64 an error that records nothing.
+// Lua script against: per user, exactly once per changeId, all or nothing, closed holds' remaining
+// back to free, the first refusal in the script's order (each asset free then locked, releases
+// counted, then each hold delta: asset, then remaining), a value past int64 an error that records
+// nothing.
 import type {
   Balance,
+  HoldRelease,
   JournalChange,
+  JournalEntry,
+  JournalHold,
   LedgerChange,
-  LedgerKind,
   LedgerResult,
 } from '../../ledger/ledger';
 
@@ -22,12 +25,15 @@ export type StoredResult = LedgerResult extends infer R
     : never
   : never;
 
+/** A journal entry without what Redis assigns (stream id, time). */
+export type ReferenceJournalEntry = Omit<JournalEntry, 'id' | 'time'>;
+
 interface UserState {
   balances: Map<string, { free: bigint; locked: bigint }>;
   holds: Map<string, { asset: string; amount: bigint }>;
   applied: Map<string, StoredResult>;
   seq: number;
-  journal: Array<{ changeId: string; kind: LedgerKind; ref: string; changes: JournalChange[] }>;
+  journal: ReferenceJournalEntry[];
 }
 
 export class ReferenceLedger {
@@ -47,7 +53,6 @@ export class ReferenceLedger {
     const stored = u.applied.get(change.changeId);
     if (stored) return { ...stored, repeated: true };
 
-    const rows: JournalChange[] = [];
     const deltas = new Map<string, { free: bigint; locked: bigint }>();
     for (const d of change.balances) {
       const sum = deltas.get(d.asset);
@@ -56,6 +61,45 @@ export class ReferenceLedger {
         sum.locked += d.locked;
       } else deltas.set(d.asset, { free: d.free, locked: d.locked });
     }
+    const holdDeltas = new Map<string, { asset: string; amount: bigint; mismatch: boolean }>();
+    for (const h of change.holds ?? []) {
+      const sum = holdDeltas.get(h.holdId);
+      if (sum) {
+        sum.amount += h.amount;
+        sum.mismatch ||= sum.asset !== h.asset;
+      } else holdDeltas.set(h.holdId, { asset: h.asset, amount: h.amount, mismatch: false });
+    }
+    // Holds before balances: the closes' releases count in the balance checks.
+    const holdRows: JournalHold[] = [];
+    const holdRow = new Map<string, JournalHold>();
+    for (const [holdId, h] of holdDeltas) {
+      const existing = u.holds.get(holdId);
+      h.mismatch ||= existing !== undefined && existing.asset !== h.asset;
+      const before = existing?.amount ?? 0n;
+      const row = { holdId, asset: h.asset, before, after: before + h.amount };
+      if (row.after > int64Max) throw new ReferenceOverflowError(holdId);
+      holdRows.push(row);
+      holdRow.set(holdId, row);
+    }
+    // A close gives back what is left after the change's own delta; a mismatched or overdrawn
+    // hold is refused below and gives back nothing.
+    const released: HoldRelease[] = [];
+    for (const holdId of change.closeHolds ?? []) {
+      let row = holdRow.get(holdId);
+      const existing = u.holds.get(holdId);
+      if (!row && existing && existing.amount > 0n) {
+        row = { holdId, asset: existing.asset, before: existing.amount, after: existing.amount };
+        holdRows.push(row);
+        holdRow.set(holdId, row);
+      }
+      if (!row || holdDeltas.get(holdId)?.mismatch || row.after <= 0n) continue;
+      released.push({ holdId, asset: row.asset, amount: row.after });
+      const d = deltas.get(row.asset) ?? { free: 0n, locked: 0n };
+      deltas.set(row.asset, { free: d.free + row.after, locked: d.locked - row.after });
+      row.after = 0n;
+    }
+
+    const rows: JournalChange[] = [];
     let refusal: StoredResult | undefined;
     for (const [asset, d] of deltas) {
       const before = u.balances.get(asset) ?? { free: 0n, locked: 0n };
@@ -82,31 +126,16 @@ export class ReferenceLedger {
           };
       }
     }
-
-    const holdDeltas = new Map<string, { asset: string; amount: bigint; mismatch: boolean }>();
-    for (const h of change.holds ?? []) {
-      const sum = holdDeltas.get(h.holdId);
-      if (sum) {
-        sum.amount += h.amount;
-        sum.mismatch ||= sum.asset !== h.asset;
-      } else holdDeltas.set(h.holdId, { asset: h.asset, amount: h.amount, mismatch: false });
-    }
-    const holdRows: Array<{ holdId: string; asset: string; after: bigint }> = [];
     for (const [holdId, h] of holdDeltas) {
-      const existing = u.holds.get(holdId);
-      const remaining = existing?.amount ?? 0n;
-      const mismatch = h.mismatch || (existing !== undefined && existing.asset !== h.asset);
-      const after = remaining + h.amount;
-      if (after > int64Max) throw new ReferenceOverflowError(holdId);
-      holdRows.push({ holdId, asset: h.asset, after });
-      if (refusal) continue;
-      if (mismatch) refusal = { applied: false, reason: 'HOLD_ASSET_MISMATCH', holdId };
-      else if (after < 0n)
+      if (refusal) break;
+      const row = holdRow.get(holdId)!;
+      if (h.mismatch) refusal = { applied: false, reason: 'HOLD_ASSET_MISMATCH', holdId };
+      else if (row.after < 0n)
         refusal = {
           applied: false,
           reason: 'HOLD_INSUFFICIENT',
           holdId,
-          available: remaining,
+          available: row.before,
           needed: -h.amount,
         };
     }
@@ -129,11 +158,13 @@ export class ReferenceLedger {
       kind: change.kind,
       ref: change.ref,
       changes: rows,
+      holds: holdRows,
     });
     const result: StoredResult = {
       applied: true,
       seq: u.seq,
       balances: rows.map((r) => ({ asset: r.asset, free: r.freeAfter, locked: r.lockedAfter })),
+      released,
     };
     u.applied.set(change.changeId, result);
     return { ...result, repeated: false };
@@ -150,9 +181,7 @@ export class ReferenceLedger {
     return new Map(this.users.get(userID)?.holds ?? []);
   }
 
-  journal(
-    userID: string,
-  ): Array<{ changeId: string; kind: LedgerKind; ref: string; changes: JournalChange[] }> {
+  journal(userID: string): ReferenceJournalEntry[] {
     return this.users.get(userID)?.journal ?? [];
   }
 
