@@ -34,6 +34,8 @@ export const env = {
   redisUrl: process.env.REDIS_URL ?? 'redis://localhost:6379',
   /** The accounts' ledger store (MemoryDB in production); the same Redis as REDIS_URL by default. */
   ledgerRedisUrl: process.env.LEDGER_REDIS_URL || process.env.REDIS_URL || 'redis://localhost:6379',
+  /** The ledger store is a Redis Cluster (MemoryDB always is): connect with the cluster client. */
+  ledgerRedisCluster: process.env.LEDGER_REDIS_CLUSTER === 'true',
   /** The opening grant of every new account, `USDT=100000,BTC=10,ETH=100`; `npm start` only. */
   accountGrant: process.env.ACCOUNT_GRANT ?? '',
   /** Unset means real AWS; `npm start` points it at the local moto server. */

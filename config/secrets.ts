@@ -35,6 +35,18 @@ export async function redisAuth(): Promise<{ password?: string }> {
 }
 
 /**
+ * ioredis options with the ledger's ACL user from LEDGER_REDIS_AUTH_SECRET_ARN, when set: a JSON
+ * secret `{"username","password"}` (MemoryDB), or a plain AUTH token.
+ */
+export async function ledgerRedisAuth(): Promise<{ username?: string; password?: string }> {
+  const secret = await secretFromEnv('LEDGER_REDIS_AUTH');
+  if (!secret) return {};
+  if (!secret.trimStart().startsWith('{')) return { password: secret };
+  const { username, password } = JSON.parse(secret) as { username?: string; password?: string };
+  return { ...(username && { username }), ...(password && { password }) };
+}
+
+/**
  * How to reach Temporal: TEMPORAL_TLS_SECRET_ARN, a secret {"cert","key"} for mTLS (Temporal Cloud
  * or a self-hosted cluster), or TEMPORAL_API_KEY; locally neither. Fits both the client's
  * Connection and the worker's NativeConnection.

@@ -31,6 +31,12 @@ export function suppressNagFindings(stack: OrderLifecycleStack): void {
     'ElastiCache AUTH tokens rotate through ModifyReplicationGroup (AuthTokenUpdateStrategy ROTATE then SET), which no managed rotation function performs; rotated by hand (see docs/operations.md).',
   );
 
+  ack(
+    stack.ledger.authSecret,
+    'AwsSolutions-SMG4',
+    'MemoryDB user passwords rotate through UpdateUser (add the new password beside the old, roll the services, remove the old), which no managed rotation function performs; rotated by hand (see docs/operations.md).',
+  );
+
   // ---- Redis.
   ack(
     orderBook.replicationGroup,

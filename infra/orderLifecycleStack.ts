@@ -18,6 +18,7 @@ import { OrderChannels } from './messaging';
 import { Network } from './network';
 import { suppressNagFindings } from './nag';
 import { OrderBookCache, redisMemberIds } from './orderBook';
+import { LedgerStore } from './ledgerStore';
 import { WebSocketGateway } from './websocket';
 import type { Workload, WorkloadName } from './workloads';
 import { Workloads } from './workloads';
@@ -44,6 +45,7 @@ export interface OrderLifecycleStackProps extends StackProps {
 export class OrderLifecycleStack extends Stack {
   readonly channels: OrderChannels;
   readonly orderBook: OrderBookCache;
+  readonly ledger: LedgerStore;
   readonly gateway: WebSocketGateway;
   readonly workloads: Workloads;
   readonly alarms: Alarms;
@@ -89,6 +91,12 @@ export class OrderLifecycleStack extends Stack {
       description: 'ElastiCache node type of both Redis nodes (primary and replica)',
       allowedPattern: '^cache\\.[a-z0-9]+\\.[a-z0-9]+$',
     });
+    const ledgerNodeType = new CfnParameter(this, 'LedgerNodeType', {
+      type: 'String',
+      default: 'db.t4g.small',
+      description: 'MemoryDB node type of the ledger (primary and replica)',
+      allowedPattern: '^db\\.[a-z0-9]+\\.[a-z0-9]+$',
+    });
     const alarmEmail = new CfnParameter(this, 'AlarmEmail', {
       type: 'String',
       default: '',
@@ -114,14 +122,20 @@ export class OrderLifecycleStack extends Stack {
       logRetention,
     });
 
+    this.ledger = new LedgerStore(this, 'Ledger', { vpc, nodeType: ledgerNodeType.valueAsString });
+
     const temporalSecret = temporalTlsSecretArn.valueAsString;
     const redisSecret = this.orderBook.authSecret.secretArn;
+    const ledgerSecret = this.ledger.authSecret.secretArn;
     const baseEnvironment: Record<string, string> = {
       TEMPORAL_ADDRESS: temporalAddress.valueAsString,
       TEMPORAL_NAMESPACE: temporalNamespace.valueAsString,
       TEMPORAL_TLS_SECRET_ARN: temporalSecret,
       REDIS_URL: this.orderBook.url,
       REDIS_AUTH_SECRET_ARN: redisSecret,
+      LEDGER_REDIS_URL: this.ledger.url,
+      LEDGER_REDIS_AUTH_SECRET_ARN: ledgerSecret,
+      LEDGER_REDIS_CLUSTER: 'true',
       ORDERS_QUEUE_URL: this.channels.ordersQueue.queueUrl,
       ORDERS_DLQ_URL: this.channels.ordersDlq.queueUrl,
       ORDER_EVENTS_TOPIC_ARN: this.channels.topic.topicArn,
@@ -142,11 +156,13 @@ export class OrderLifecycleStack extends Stack {
       environment: baseEnvironment,
       jwtSecretArn: jwtSecret.secretArn,
       redisAuthSecretArn: redisSecret,
+      ledgerAuthSecretArn: ledgerSecret,
       temporalTlsSecretArn: temporalSecret,
       throttle: props.throttle ?? { rateLimit: 1000, burstLimit: 2000 },
       logRetention,
     });
     this.orderBook.allowFrom(this.gateway.securityGroup, 'gateway Lambda handlers');
+    this.ledger.allowFrom(this.gateway.securityGroup, 'gateway Lambda handlers');
 
     // ---- The processes.
     this.workloads = new Workloads(this, 'Workloads', {
@@ -266,6 +282,8 @@ export class OrderLifecycleStack extends Stack {
     out('OrderEventsTopicArn', topic.topicArn, 'SNS FIFO matcher results');
     out('RelayQueueUrl', relayQueue.queueUrl, 'SQS FIFO subscribed to the topic (raw delivery)');
     out('RedisUrl', this.orderBook.url, 'Order book Redis (TLS, AUTH from RedisAuthSecretArn)');
+    out('LedgerUrl', this.ledger.url, 'Ledger MemoryDB (TLS, ACL user from LedgerAuthSecretArn)');
+    out('LedgerAuthSecretArn', this.ledger.authSecret.secretArn, 'Ledger ACL credentials');
     out('RedisAuthSecretArn', redisSecret, 'Secrets Manager: Redis AUTH token');
     out('JwtSecretArn', jwtSecret.secretArn, 'Secrets Manager: HS256 key for client tokens');
     out('ClusterName', this.workloads.cluster.clusterName, 'EKS cluster of the processes');

@@ -33,6 +33,8 @@ export interface WebSocketGatewayProps {
   readonly environment: Record<string, string>;
   readonly jwtSecretArn: string;
   readonly redisAuthSecretArn: string;
+  /** The ledger's ACL credentials ({"username","password"}): `$default` reads balances. */
+  readonly ledgerAuthSecretArn: string;
   readonly temporalTlsSecretArn: string;
   readonly throttle: apigwv2.ThrottleSettings;
   readonly logRetention: logs.RetentionDays;
@@ -162,7 +164,7 @@ export class WebSocketGateway extends Construct {
       memorySize: 512,
       timeout: Duration.seconds(29),
       inVpc: true,
-      secretArns: [props.temporalTlsSecretArn, props.redisAuthSecretArn],
+      secretArns: [props.temporalTlsSecretArn, props.redisAuthSecretArn, props.ledgerAuthSecretArn],
     });
     this.functions = { authorizer, connect, disconnect, default: dflt };
 

@@ -273,6 +273,56 @@ describe('order book (ElastiCache Redis)', () => {
   });
 });
 
+describe('ledger (MemoryDB)', () => {
+  it('one shard with a replica in another AZ, TLS, its ACL user from Secrets Manager, keys of the ledger only', () => {
+    const cluster = props(id(stack.ledger.cluster));
+    expect(cluster).toMatchObject({
+      ClusterName: 'ledger',
+      NumShards: 1,
+      NumReplicasPerShard: 1,
+      TLSEnabled: true,
+      Port: 6379,
+      ACLName: 'ledger-services',
+      SnapshotRetentionLimit: 7,
+    });
+    expect(show(cluster.NodeType)).toBe('<<LedgerNodeType>>');
+    const [user] = ofType('AWS::MemoryDB::User').map(([, r]) => r.Properties ?? {});
+    expect(user).toMatchObject({ UserName: 'ledger', AccessString: 'on ~{acct:* +@all' });
+    expect(show((user?.AuthenticationMode as { Passwords: Json[] }).Passwords[0])).toBe(
+      `{{resolve:secretsmanager:${ref(stack.ledger.authSecret)}:SecretString:password::}}`,
+    );
+    template.hasResourceProperties('AWS::MemoryDB::ACL', {
+      ACLName: 'ledger-services',
+      UserNames: ['ledger'],
+    });
+  });
+
+  it('lives in the isolated subnets, reachable on 6379 from the gateway functions only', () => {
+    const isolated = stack.workloads.cluster.vpc.isolatedSubnets.map((s) => token(s.subnetId));
+    const group = ofType('AWS::MemoryDB::SubnetGroup')[0]![1];
+    expect((group.Properties?.SubnetIds as Json[]).map((s) => show(s))).toEqual(isolated);
+    const ledgerSg = `<<${id(stack.ledger.securityGroup)}.GroupId>>`;
+    const ingress = ofType('AWS::EC2::SecurityGroupIngress')
+      .map(([, r]) => r.Properties ?? {})
+      .filter((p) => show(p.GroupId) === ledgerSg)
+      .map((p) => [p.IpProtocol, p.FromPort, p.ToPort, show(p.SourceSecurityGroupId)]);
+    expect(ingress).toEqual([
+      ['tcp', 6379, 6379, `<<${id(stack.gateway.securityGroup)}.GroupId>>`],
+    ]);
+  });
+
+  it('$default gets its endpoint in cluster mode and the ARN of its credentials', () => {
+    const vars = at(
+      props(id(stack.gateway.functions.default)),
+      'Environment',
+      'Variables',
+    ) as Record<string, Json>;
+    expect(show(vars.LEDGER_REDIS_URL)).toMatch(/^rediss:\/\/<<.*ClusterEndpoint\.Address>>:6379$/);
+    expect(show(vars.LEDGER_REDIS_AUTH_SECRET_ARN)).toBe(ref(stack.ledger.authSecret));
+    expect(vars.LEDGER_REDIS_CLUSTER).toBe('true');
+  });
+});
+
 describe('network', () => {
   it('admits nothing from the internet: no security group rule names a public CIDR', () => {
     for (const [, r] of [
@@ -430,6 +480,7 @@ describe('IAM: each role holds only what it needs, on the named resources', () =
   const sa = (): typeof stack.workloads.serviceAccounts => stack.workloads.serviceAccounts;
   const secret = {
     redis: (): string => ref(stack.orderBook.authSecret),
+    ledger: (): string => ref(stack.ledger.authSecret),
     jwt: (): string => ref(stack.node.findChild('JwtSigningKey')),
     temporal: '<<TemporalTlsSecretArn>>',
   };
@@ -515,6 +566,7 @@ describe('IAM: each role holds only what it needs, on the named resources', () =
         ...eni,
         `Allow secretsmanager:GetSecretValue ${secret.temporal}`,
         `Allow secretsmanager:GetSecretValue ${secret.redis()}`,
+        `Allow secretsmanager:GetSecretValue ${secret.ledger()}`,
         `Allow sqs:SendMessage ${arnOf(stack.channels.ordersQueue)}`,
         `Allow kms:GenerateDataKey ${arnOf(stack.channels.queueKey)}`,
         `Allow kms:Decrypt ${arnOf(stack.channels.queueKey)}`,
