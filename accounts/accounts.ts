@@ -91,7 +91,7 @@ export function createAccounts(deps: { ledger: Ledger; assets: Assets }): Accoun
           userID,
           changeId: grantChangeId,
           kind: 'grant',
-          ref: 'opening grant',
+          ref: 'opening-grant',
           balances: [...amounts].map(([asset, units]) => ({ asset, free: units, locked: 0n })),
         }),
       );

@@ -3,7 +3,7 @@
 //
 //   npm run trade -- --user user1 buy BTC 0.5 @ 30000     limit order; waits until it is final
 //   npm run trade -- --user user2 sell BTC 1               market order
-//   npm run trade -- cancel <orderId> | status <orderId> | open [coinID] | watch
+//   npm run trade -- cancel <orderId> | status <orderId> | open [coinID] | balance | watch
 import { randomBytes } from 'node:crypto';
 import { Command, Option } from 'commander';
 import { env } from '../config/env';
@@ -15,7 +15,8 @@ import {
 } from '../domain/order';
 import type { ExecutionReport, OrderSnapshot } from '../domain/orderPresenter';
 import { signToken } from '../gateway/auth';
-import { formatReport, formatSnapshot } from './format';
+import type { AccountBalance } from '../accounts/accounts';
+import { formatBalance, formatReport, formatSnapshot } from './format';
 import { ConnectRefusedError, TradingClient, type Answer } from './node';
 
 interface Globals {
@@ -245,6 +246,22 @@ program
       coinID ? { coinID: coinID.toUpperCase() } : {},
     );
     printAnswer(g, answer);
+    await client.close();
+    process.exit(answer.status === 200 ? 0 : 1);
+  });
+
+program
+  .command('balance')
+  .description("the user's free and locked amount of every asset")
+  .action(async (_opts: unknown, cmd: Command) => {
+    const g = globals(cmd);
+    const client = await connect(g);
+    const answer = await client.request('account.status');
+    if (g.json || answer.status !== 200) printAnswer(g, answer);
+    else {
+      const { balances } = answer.result as { balances: AccountBalance[] };
+      for (const b of balances) out(formatBalance(b));
+    }
     await client.close();
     process.exit(answer.status === 200 ? 0 : 1);
   });

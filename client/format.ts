@@ -51,3 +51,8 @@ export function formatSnapshot(s: OrderSnapshot): string {
   parts.push(`#${s.orderId}`);
   return parts.join('  ');
 }
+
+/** One asset of an account: `USDT   free 100000.00000000  locked 0.00000000`. */
+export function formatBalance(b: { asset: string; free: string; locked: string }): string {
+  return `${b.asset.padEnd(6)} free ${b.free}  locked ${b.locked}`;
+}

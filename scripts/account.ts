@@ -7,6 +7,7 @@
 import { Command } from 'commander';
 import { processAccounts } from '../accounts/process';
 import { assets } from '../config/markets';
+import { formatBalance } from '../client/format';
 import { formatAmount } from '../domain/assets';
 import { processLedger } from '../ledger/connection';
 import type { JournalEntry } from '../ledger/ledger';
@@ -61,7 +62,7 @@ program
     const accounts = await processAccounts();
     const status = await accounts.status(opts.user);
     if (program.opts<{ json?: boolean }>().json) return out(JSON.stringify(status));
-    for (const b of status.balances) out(`${b.asset.padEnd(6)} free ${b.free}  locked ${b.locked}`);
+    for (const b of status.balances) out(formatBalance(b));
   });
 
 program

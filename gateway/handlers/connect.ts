@@ -11,8 +11,6 @@ import { assets } from '../../config/markets';
 import type { WebSocketEvent, WebSocketResult } from '../types';
 
 const log = serviceLogger('gateway');
-/** The local stack's opening grant (ACCOUNT_GRANT), read once; never set in production. */
-const openingGrant = parseGrant(env.accountGrant, assets);
 
 async function userOf(event: WebSocketEvent): Promise<string | null> {
   const fromAuthorizer = event.requestContext.authorizer?.userID;
@@ -27,7 +25,27 @@ async function userOf(event: WebSocketEvent): Promise<string | null> {
   }
 }
 
-export async function handler(event: WebSocketEvent): Promise<WebSocketResult> {
+export interface ConnectDeps {
+  /** The opening grant of every new account (the local stack's ACCOUNT_GRANT); none: nothing. */
+  openingGrant?: ReadonlyMap<string, bigint>;
+}
+
+export function createConnectHandler(
+  deps: ConnectDeps = {},
+): (event: WebSocketEvent) => Promise<WebSocketResult> {
+  const openingGrant = deps.openingGrant ?? new Map<string, bigint>();
+  return (event) => connect(event, openingGrant);
+}
+
+/** The handler API Gateway (and the local twin) calls: ACCOUNT_GRANT, read once, is never set in production. */
+export const handler = createConnectHandler({
+  openingGrant: parseGrant(env.accountGrant, assets),
+});
+
+async function connect(
+  event: WebSocketEvent,
+  openingGrant: ReadonlyMap<string, bigint>,
+): Promise<WebSocketResult> {
   const { connectionId, connectedAt, requestId } = event.requestContext;
   const userID = await userOf(event);
   if (!userID) {

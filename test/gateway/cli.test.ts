@@ -7,6 +7,7 @@ import {
 import { connectionsOf, useTestTwin } from './helpers';
 import { eventually } from '../support/eventually';
 import { runScript, spawnScript } from '../support/runScript';
+import { processAccounts } from '../../accounts/process';
 import { uniqueUser } from '../support/orders';
 import { verifyToken } from '../../gateway/auth';
 import { formatReport, formatSnapshot, trimQty } from '../../client/format';
@@ -117,6 +118,25 @@ test('trade: status of an unknown order prints the 404 and exits 1; open lists n
   ]);
   expect(bad.code).toBe(1);
   expect(bad.stderr).toContain('error 400 INVALID_QUANTITY (quantity)');
+});
+
+test('trade balance prints the free and locked amount of every asset', async () => {
+  const user = uniqueUser('cli-bal');
+  await (await processAccounts()).deposit(user, 'ETH', '2.5', `${user}-d1`);
+  const balance = await runScript('client/cli.ts', [
+    '--url',
+    env.twin.url,
+    '--user',
+    user,
+    'balance',
+  ]);
+  expect(balance).toMatchObject({ code: 0, stderr: '' });
+  expect(balance.stdout.split('\n')).toEqual([
+    'USDT   free 0.00000000  locked 0.00000000',
+    'BTC    free 0.00000000  locked 0.00000000',
+    'ETH    free 2.50000000  locked 0.00000000',
+    '',
+  ]);
 });
 
 test('trade watch prints each pushed report as one line', async () => {

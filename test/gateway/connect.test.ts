@@ -15,7 +15,12 @@ import { SignJWT } from 'jose';
 import { randomUUID } from 'node:crypto';
 import { handler as authorizer } from '../../gateway/handlers/authorizer';
 import { connectionKeys, connectionTtlMs } from '../../connections/registry';
-import type { AuthorizerEvent } from '../../gateway/types';
+import type { AuthorizerEvent, WebSocketEvent } from '../../gateway/types';
+import { createConnectHandler } from '../../gateway/handlers/connect';
+import { parseGrant } from '../../accounts/accounts';
+import { processAccounts } from '../../accounts/process';
+import { assets } from '../../config/markets';
+import { processLedger } from '../../ledger/connection';
 
 const env = useTestTwin();
 const { redis } = env;
@@ -168,4 +173,33 @@ test('production-style: the signing key is read from Secrets Manager by JWT_SECR
   } finally {
     delete process.env.JWT_SECRET_ARN;
   }
+});
+
+test('with an opening grant, a new account gets it once, however often its user connects', async () => {
+  const user = uniqueUser('grant');
+  const connect = createConnectHandler({
+    openingGrant: parseGrant('USDT=100000,BTC=10', assets),
+  });
+  // Only what $connect reads; the twin fills in the rest of a real event.
+  const event = (connectionId: string): WebSocketEvent =>
+    ({
+      requestContext: {
+        connectionId,
+        routeKey: '$connect',
+        eventType: 'CONNECT',
+        requestId: randomUUID(),
+        connectedAt: Date.now(),
+        authorizer: { userID: user },
+      },
+    }) as unknown as WebSocketEvent;
+  expect(await connect(event(`${user}-c1`))).toEqual({ statusCode: 200 });
+  expect(await connect(event(`${user}-c2`))).toEqual({ statusCode: 200 });
+  const accounts = await processAccounts();
+  expect((await accounts.status(user)).balances).toEqual([
+    { asset: 'USDT', free: '100000.00000000', locked: '0.00000000' },
+    { asset: 'BTC', free: '10.00000000', locked: '0.00000000' },
+    { asset: 'ETH', free: '0.00000000', locked: '0.00000000' },
+  ]);
+  const journal = await (await processLedger()).journal(user);
+  expect(journal.map((e) => [e.kind, e.changeId])).toEqual([['grant', 'grant:open']]);
 });

@@ -79,6 +79,17 @@ const release = (userID: string, holdId: string, asset: string, amount: bigint) 
     holds: [{ holdId, asset, amount: -amount }],
   }) satisfies LedgerChange;
 
+/** A cancel's release: names the holds, not what they still have. */
+const close = (userID: string, holdIds: string[], changeId = nextId('release')) =>
+  ({
+    userID,
+    changeId,
+    kind: 'release',
+    ref: holdIds.join(','),
+    balances: [],
+    closeHolds: holdIds,
+  }) satisfies LedgerChange;
+
 async function funded(label: string, asset: string, amount: bigint): Promise<string> {
   const u = user(label);
   expect((await ledger.apply(deposit(u, asset, amount))).applied).toBe(true);
@@ -105,6 +116,7 @@ describe('applying', () => {
       repeated: false,
       seq: 1,
       balances: [{ asset: 'USDT', free: 1_000n, locked: 0n }],
+      released: [],
     });
     expect(await ledger.balances(u)).toEqual([{ asset: 'USDT', free: 1_000n, locked: 0n }]);
     expect(await ledger.holds(u)).toEqual(new Map());
@@ -119,6 +131,7 @@ describe('applying', () => {
       changes: [
         { asset: 'USDT', freeBefore: 0n, freeAfter: 1_000n, lockedBefore: 0n, lockedAfter: 0n },
       ],
+      holds: [],
     });
     expect(Math.abs(entry!.time - Date.now())).toBeLessThan(60_000);
   });
@@ -143,6 +156,7 @@ describe('applying', () => {
       applied: true,
       seq: 2,
       balances: [{ asset: 'USDT', free: '300', locked: '200' }],
+      released: [],
     });
     const entries = await redis.xrange(k.journal, '-', '+');
     expect(entries).toHaveLength(2);
@@ -153,9 +167,13 @@ describe('applying', () => {
       'ref',
       'time',
       'changes',
+      'holds',
     ]);
     expect(JSON.parse(fields[9]!)).toEqual([
       { asset: 'USDT', freeBefore: '500', freeAfter: '300', lockedBefore: '0', lockedAfter: '200' },
+    ]);
+    expect(JSON.parse(fields[11]!)).toEqual([
+      { holdId: 'o1', asset: 'USDT', before: '0', after: '200' },
     ]);
   });
 
@@ -276,6 +294,7 @@ describe('applying', () => {
       repeated: false,
       seq: 1,
       balances: [{ asset: 'ETH', free: 0n, locked: 0n }],
+      released: [],
     });
     expect(await ledger.balances(u)).toEqual([]);
     expect(await ledger.journal(u)).toHaveLength(1);
@@ -486,6 +505,247 @@ describe('refusals', () => {
   });
 });
 
+describe('closing holds', () => {
+  test('the last fill settles from the hold and closes it: the rest goes back to free', async () => {
+    const u = await funded('close-settle', 'USDT', 100_000n);
+    // A BUY of 4 BTC at 15,000 at most: first 1 BTC at 15,000, then the last 3 at 14,000.
+    await ledger.apply(hold(u, 'b1', 'USDT', 60_000n));
+    await ledger.apply({
+      userID: u,
+      changeId: 'settle:t1:BUY',
+      kind: 'settle',
+      ref: 't1',
+      balances: [
+        { asset: 'USDT', free: 0n, locked: -15_000n },
+        { asset: 'BTC', free: 1n, locked: 0n },
+      ],
+      holds: [{ holdId: 'b1', asset: 'USDT', amount: -15_000n }],
+    });
+    const last: LedgerChange = {
+      userID: u,
+      changeId: 'settle:t2:BUY',
+      kind: 'settle',
+      ref: 't2',
+      balances: [
+        { asset: 'USDT', free: 0n, locked: -42_000n },
+        { asset: 'BTC', free: 3n, locked: 0n },
+      ],
+      holds: [{ holdId: 'b1', asset: 'USDT', amount: -42_000n }],
+      closeHolds: ['b1'],
+    };
+    expect(await ledger.apply(last)).toEqual({
+      applied: true,
+      repeated: false,
+      seq: 4,
+      balances: [
+        { asset: 'USDT', free: 43_000n, locked: 0n },
+        { asset: 'BTC', free: 4n, locked: 0n },
+      ],
+      released: [{ holdId: 'b1', asset: 'USDT', amount: 3_000n }],
+    });
+    expect(await ledger.holds(u)).toEqual(new Map());
+    expect(await redis.hgetall(ledgerKeys(u).holds)).toEqual({});
+    expect(await ledger.balances(u)).toEqual([
+      { asset: 'BTC', free: 4n, locked: 0n },
+      { asset: 'USDT', free: 43_000n, locked: 0n },
+    ]);
+    expect((await ledger.journal(u)).at(-1)).toMatchObject({
+      changeId: 'settle:t2:BUY',
+      changes: [
+        {
+          asset: 'USDT',
+          freeBefore: 40_000n,
+          freeAfter: 43_000n,
+          lockedBefore: 45_000n,
+          lockedAfter: 0n,
+        },
+        { asset: 'BTC', freeBefore: 1n, freeAfter: 4n, lockedBefore: 0n, lockedAfter: 0n },
+      ],
+      holds: [{ holdId: 'b1', asset: 'USDT', before: 45_000n, after: 0n }],
+    });
+  });
+
+  test('a cancel names only the holds: each asset released is answered, in the order named', async () => {
+    const u = await funded('close-cancel', 'USDT', 1_000n);
+    await ledger.apply(deposit(u, 'BTC', 10n));
+    await ledger.apply(hold(u, 'o1', 'USDT', 300n));
+    await ledger.apply(hold(u, 'o2', 'BTC', 4n));
+    await ledger.apply(release(u, 'o1', 'USDT', 100n));
+    expect(await ledger.apply(close(u, ['o2', 'o1']))).toEqual({
+      applied: true,
+      repeated: false,
+      seq: 6,
+      balances: [
+        { asset: 'BTC', free: 10n, locked: 0n },
+        { asset: 'USDT', free: 1_000n, locked: 0n },
+      ],
+      released: [
+        { holdId: 'o2', asset: 'BTC', amount: 4n },
+        { holdId: 'o1', asset: 'USDT', amount: 200n },
+      ],
+    });
+    expect(await ledger.holds(u)).toEqual(new Map());
+    expect(await redis.hgetall(ledgerKeys(u).balances)).toEqual({
+      'USDT:free': '1000',
+      'BTC:free': '10',
+      _seq: '6',
+    });
+  });
+
+  test('a missing hold, or one its own delta empties, releases nothing and is no error', async () => {
+    const u = await funded('close-missing', 'USDT', 1_000n);
+    await ledger.apply(hold(u, 'o1', 'USDT', 100n));
+    const state = await stateOf(u);
+    expect(await ledger.apply(close(u, ['gone']))).toEqual({
+      applied: true,
+      repeated: false,
+      seq: 3,
+      balances: [],
+      released: [],
+    });
+    // Applied, so journalled (and counted in seq), though nothing moved.
+    expect(await stateOf(u)).toEqual({
+      ...state,
+      balances: { ...state.balances, _seq: '3' },
+      journal: state.journal + 1,
+    });
+    expect((await ledger.journal(u)).at(-1)).toMatchObject({ changes: [], holds: [] });
+
+    expect(
+      await ledger.apply({ ...release(u, 'o1', 'USDT', 100n), closeHolds: ['o1', 'gone'] }),
+    ).toEqual({
+      applied: true,
+      repeated: false,
+      seq: 4,
+      balances: [{ asset: 'USDT', free: 1_000n, locked: 0n }],
+      released: [],
+    });
+    expect((await ledger.journal(u)).at(-1)!.holds).toEqual([
+      { holdId: 'o1', asset: 'USDT', before: 100n, after: 0n },
+    ]);
+    expect(await ledger.holds(u)).toEqual(new Map());
+  });
+
+  test('a close that, with another delta, takes locked below zero is refused; nothing applies', async () => {
+    const u = await funded('close-short', 'USDT', 1_000n);
+    await ledger.apply(hold(u, 'o1', 'USDT', 100n));
+    const state = await stateOf(u);
+    // 60 off locked without its hold delta, and the hold's 100 released: 100 − 160 < 0.
+    const change: LedgerChange = {
+      userID: u,
+      changeId: 'settle:short',
+      kind: 'settle',
+      ref: 'short',
+      balances: [
+        { asset: 'USDT', free: 0n, locked: -60n },
+        { asset: 'BTC', free: 1n, locked: 0n },
+      ],
+      closeHolds: ['o1'],
+    };
+    const refused = {
+      applied: false,
+      reason: 'INSUFFICIENT_BALANCE',
+      asset: 'USDT',
+      field: 'locked',
+      available: 100n,
+      needed: 160n,
+    };
+    expect(await ledger.apply(change)).toEqual({ ...refused, repeated: false });
+    expect(await stateOf(u)).toEqual(state);
+    expect(await ledger.apply(change)).toEqual({ ...refused, repeated: true });
+    expect(await stateOf(u)).toEqual(state);
+  });
+
+  test('an overdrawn hold is refused though closed; a release counts in the free check', async () => {
+    const u = await funded('close-overdrawn', 'USDT', 1_000n);
+    await ledger.apply(hold(u, 'o1', 'USDT', 100n));
+    await ledger.apply(hold(u, 'o2', 'USDT', 200n));
+    const state = await stateOf(u);
+    expect(
+      await ledger.apply({ ...release(u, 'o1', 'USDT', 150n), closeHolds: ['o1'] }),
+    ).toMatchObject({ reason: 'HOLD_INSUFFICIENT', holdId: 'o1', available: 100n, needed: 150n });
+    expect(await stateOf(u)).toEqual(state);
+    // Free is 700: a withdrawal of 900 fits only with o2's 200 given back in the same change.
+    expect(
+      await ledger.apply({ ...withdrawal(u, 'USDT', 900n), closeHolds: ['o2'] }),
+    ).toMatchObject({
+      applied: true,
+      balances: [{ asset: 'USDT', free: 0n, locked: 100n }],
+      released: [{ holdId: 'o2', asset: 'USDT', amount: 200n }],
+    });
+  });
+
+  test('a hold of another asset is refused though closed, releasing nothing meanwhile', async () => {
+    const u = await funded('close-mismatch', 'USDT', 1_000n);
+    await ledger.apply(deposit(u, 'BTC', 5n));
+    await ledger.apply(hold(u, 'o1', 'USDT', 100n));
+    const state = await stateOf(u);
+    // Were o1's 100 (+1) released from BTC, BTC's locked would go negative and be the refusal.
+    expect(
+      await ledger.apply({
+        ...hold(u, 'o1', 'BTC', 1n),
+        changeId: 'hold:o1:btc',
+        closeHolds: ['o1'],
+      }),
+    ).toEqual({ applied: false, repeated: false, reason: 'HOLD_ASSET_MISMATCH', holdId: 'o1' });
+    expect(await stateOf(u)).toEqual(state);
+  });
+
+  test('a repeated closing change answers its first result and closes nothing again', async () => {
+    const u = await funded('close-repeat', 'USDT', 1_000n);
+    await ledger.apply(hold(u, 'o1', 'USDT', 300n));
+    const change = close(u, ['o1']);
+    const first = await ledger.apply(change);
+    expect(first).toMatchObject({ released: [{ holdId: 'o1', amount: 300n }] });
+    // The same hold id held again: the repeat must not close it.
+    await ledger.apply({ ...hold(u, 'o1', 'USDT', 50n), changeId: 'hold:o1:again' });
+    const state = await stateOf(u);
+    expect(await ledger.apply(change)).toEqual({ ...first, repeated: true });
+    expect(await stateOf(u)).toEqual(state);
+    expect(await ledger.holds(u)).toEqual(new Map([['o1', { asset: 'USDT', amount: 50n }]]));
+  });
+
+  test('the journal has each hold a change touched: deltas first, then closes', async () => {
+    const u = await funded('close-journal', 'USDT', 1_000n);
+    await ledger.apply(hold(u, 'o1', 'USDT', 400n));
+    await ledger.apply(hold(u, 'o2', 'USDT', 100n));
+    await ledger.apply(release(u, 'o1', 'USDT', 150n));
+    expect(
+      await ledger.apply({
+        userID: u,
+        changeId: 'hold-more-and-cancel',
+        kind: 'release',
+        ref: 'o1,o2',
+        balances: [{ asset: 'USDT', free: -50n, locked: 50n }],
+        holds: [{ holdId: 'o2', asset: 'USDT', amount: 50n }],
+        closeHolds: ['o1', 'o2'],
+      }),
+    ).toMatchObject({
+      balances: [{ asset: 'USDT', free: 1_000n, locked: 0n }],
+      released: [
+        { holdId: 'o1', asset: 'USDT', amount: 250n },
+        { holdId: 'o2', asset: 'USDT', amount: 150n },
+      ],
+    });
+    const journal = await ledger.journal(u);
+    expect(journal.map((e) => e.holds)).toEqual([
+      [],
+      [{ holdId: 'o1', asset: 'USDT', before: 0n, after: 400n }],
+      [{ holdId: 'o2', asset: 'USDT', before: 0n, after: 100n }],
+      [{ holdId: 'o1', asset: 'USDT', before: 400n, after: 250n }],
+      [
+        { holdId: 'o2', asset: 'USDT', before: 100n, after: 0n },
+        { holdId: 'o1', asset: 'USDT', before: 250n, after: 0n },
+      ],
+    ]);
+    const raw = await redis.xrange(ledgerKeys(u).journal, '-', '+');
+    expect(JSON.parse(raw.at(-1)![1][11]!)).toEqual([
+      { holdId: 'o2', asset: 'USDT', before: '100', after: '0' },
+      { holdId: 'o1', asset: 'USDT', before: '250', after: '0' },
+    ]);
+  });
+});
+
 describe('exact integers beyond 2^53', () => {
   const twoTo53 = 2n ** 53n;
   const int64Max = 2n ** 63n - 1n;
@@ -629,6 +889,19 @@ describe('input validation', () => {
         ],
       }),
       'holds.1.holdId',
+    ],
+    ['an empty hold id to close', (c) => ({ ...c, closeHolds: [''] }), 'closeHolds.0'],
+    ['a hold id to close with a space', (c) => ({ ...c, closeHolds: ['a b'] }), 'closeHolds.0'],
+    ['a hold closed twice', (c) => ({ ...c, closeHolds: ['h', 'g', 'h'] }), 'closeHolds.2'],
+    [
+      '101 holds to close',
+      (c) => ({ ...c, closeHolds: Array.from({ length: 101 }, (_, i) => `h${i}`) }),
+      'closeHolds',
+    ],
+    [
+      'no balance delta and no hold to close',
+      (c) => ({ ...c, balances: [], closeHolds: [] }),
+      'balances',
     ],
   ];
 
