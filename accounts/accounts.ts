@@ -18,29 +18,32 @@ export const grantChangeId = 'grant:open';
 export interface Accounts {
   /** Every configured asset, zeros included, in the order of config/assets.json. */
   status(userID: string): Promise<{ balances: AccountBalance[] }>;
-  /** Credits `amount` of `asset` once per `depositId`; a repeat answers the same. */
+  /** Credits `amount` of `asset` once per `depositId`; a repeat answers the same (the ledger's words). */
   deposit(
     userID: string,
     asset: string,
     amount: string,
     depositId: string,
-  ): Promise<{ repeated: boolean; balances: AccountBalance[] }>;
+  ): Promise<{ repeated: boolean; seq: number; balances: Balance[] }>;
   /** The opening grant (local stack only), once per user. */
   grant(userID: string, amounts: ReadonlyMap<string, bigint>): Promise<void>;
 }
 
+/** Ledger balances (integers) as the API writes them. */
+export function toAccountBalances(assets: Assets, balances: Balance[]): AccountBalance[] {
+  return balances.map((b) => {
+    const asset = assets.get(b.asset) ?? { name: b.asset, decimals: 0 };
+    return {
+      asset: b.asset,
+      free: formatAmount(asset, b.free),
+      locked: formatAmount(asset, b.locked),
+    };
+  });
+}
+
 export function createAccounts(deps: { ledger: Ledger; assets: Assets }): Accounts {
   const { ledger, assets } = deps;
-
-  const wire = (balances: Balance[]): AccountBalance[] =>
-    balances.map((b) => {
-      const asset = assets.get(b.asset) ?? { name: b.asset, decimals: 0 };
-      return {
-        asset: b.asset,
-        free: formatAmount(asset, b.free),
-        locked: formatAmount(asset, b.locked),
-      };
-    });
+  const wire = (balances: Balance[]): AccountBalance[] => toAccountBalances(assets, balances);
 
   const assetOf = (name: string) => {
     const asset = assets.get(name);
@@ -54,9 +57,11 @@ export function createAccounts(deps: { ledger: Ledger; assets: Assets }): Accoun
     return asset;
   };
 
-  const applied = (result: LedgerResult): { repeated: boolean; balances: Balance[] } => {
+  const applied = (
+    result: LedgerResult,
+  ): { repeated: boolean; seq: number; balances: Balance[] } => {
     if (!result.applied) throw new Error(`ledger refused a credit: ${result.reason}`);
-    return { repeated: result.repeated, balances: result.balances };
+    return { repeated: result.repeated, seq: result.seq, balances: result.balances };
   };
 
   return {
@@ -72,7 +77,7 @@ export function createAccounts(deps: { ledger: Ledger; assets: Assets }): Accoun
 
     async deposit(userID, asset, amount, depositId) {
       const units = parseAmount(assetOf(asset), amount, 'amount', 'INVALID_AMOUNT');
-      const result = applied(
+      return applied(
         await ledger.apply({
           userID,
           changeId: `deposit:${depositId}`,
@@ -81,7 +86,6 @@ export function createAccounts(deps: { ledger: Ledger; assets: Assets }): Accoun
           balances: [{ asset, free: units, locked: 0n }],
         }),
       );
-      return { repeated: result.repeated, balances: wire(result.balances) };
     },
 
     async grant(userID, amounts) {

@@ -1,22 +1,13 @@
 // Activity pushStatus: sends an execution report to every live WebSocket connection of the order's
-// user through the API Gateway management API (@connections). A connection that is gone
-// (GoneException) is dropped from the registry and is never an error: the order must not fail
-// because a client went away. Any other failure throws, so Temporal retries the activity; a retry
+// user (connections/pushToUser.ts). A connection that is gone is dropped from the registry and is
+// never an error: the order must not fail because a client went away. Any other failure throws, so Temporal retries the activity; a retry
 // may deliver a report twice to a connection, which the client drops by `seq`.
-import {
-  GoneException,
-  PostToConnectionCommand,
-  type ApiGatewayManagementApiClient,
-} from '@aws-sdk/client-apigatewaymanagementapi';
+import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { gatewayManagementUrl } from '../config/env';
 import { workflowIdFor } from '../domain/order';
 import type { ExecutionReport } from '../domain/orderPresenter';
-import {
-  liveConnections,
-  registryRedis,
-  removeConnection,
-  type RedisLike,
-} from '../connections/registry';
+import { pushToUser } from '../connections/pushToUser';
+import { registryRedis, type RedisLike } from '../connections/registry';
 import { createManagementClient } from '../platform/aws';
 import { serviceLogger, type Logger } from '../platform/log';
 
@@ -42,28 +33,12 @@ export function createPushStatus(deps: PushStatusDeps = {}): PushStatus {
     const redis = deps.redis ?? (await registryRedis());
     management ??= createManagementClient(deps.managementUrl ?? gatewayManagementUrl());
     const workflowId = workflowIdFor(report.userID, report.orderId);
-    const connectionIds = await liveConnections(redis, report.userID);
-    const data = JSON.stringify(report);
-    const client = management;
-    const outcomes = await Promise.all(
-      connectionIds.map(async (connectionId) => {
-        try {
-          await client.send(
-            new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }),
-          );
-          return 'sent' as const;
-        } catch (err) {
-          if (err instanceof GoneException || (err as Error).name === 'GoneException') {
-            await removeConnection(redis, connectionId, report.userID);
-            return 'gone' as const;
-          }
-          return err instanceof Error ? err : new Error(String(err));
-        }
-      }),
+    const { sent, gone, failed } = await pushToUser(
+      redis,
+      management,
+      report.userID,
+      JSON.stringify(report),
     );
-    const sent = outcomes.filter((outcome) => outcome === 'sent').length;
-    const gone = outcomes.filter((outcome) => outcome === 'gone').length;
-    const failed = outcomes.filter((outcome): outcome is Error => outcome instanceof Error);
     const fields = {
       workflowId,
       status: report.status,

@@ -5,7 +5,10 @@
 //   npm run account -- balance --user alice                        free and locked per asset
 //   npm run account -- history --user alice [--count 50]           the journal, oldest first
 import { Command } from 'commander';
+import { toAccountBalances } from '../accounts/accounts';
+import { accountPosition, createPushAccountPosition } from '../accounts/positionPush';
 import { processAccounts } from '../accounts/process';
+import { serviceLogger } from '../platform/log';
 import { assets } from '../config/markets';
 import { formatBalance } from '../client/format';
 import { formatAmount } from '../domain/assets';
@@ -44,14 +47,22 @@ program
   .action(async (asset: string, value: string, opts: { user: string; id: string }) => {
     const accounts = await processAccounts();
     const result = await accounts.deposit(opts.user, asset, value, opts.id);
-    if (program.opts<{ json?: boolean }>().json) return out(JSON.stringify(result));
-    const [b] = result.balances;
+    if (!result.repeated) {
+      // Connected clients see the new balance at once.
+      await createPushAccountPosition({
+        log: serviceLogger('account').child({}, { level: 'warn' }),
+      })(accountPosition(assets, opts.user, result, Date.now()));
+    }
+    const balances = toAccountBalances(assets, result.balances);
+    if (program.opts<{ json?: boolean }>().json) {
+      return out(JSON.stringify({ repeated: result.repeated, seq: result.seq, balances }));
+    }
     out(
       result.repeated
         ? `deposit ${opts.id} was already applied; nothing changed`
         : `deposited ${value} ${asset} to ${opts.user} (${opts.id})`,
     );
-    if (b) out(`${b.asset}: free ${b.free}, locked ${b.locked}`);
+    for (const b of balances) out(`${b.asset}: free ${b.free}, locked ${b.locked}`);
   });
 
 program
