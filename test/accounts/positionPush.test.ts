@@ -21,7 +21,7 @@ test('a deposit reaches every connection of its user as outboundAccountPosition,
     'both connections in Redis',
   );
   const push = createPushAccountPosition({
-    log: serviceLogger('test'),
+    log: serviceLogger('test').child({}, { level: 'warn' }),
     redis: env.redis,
     managementUrl: env.twin.httpUrl,
   });

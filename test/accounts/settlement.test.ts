@@ -9,6 +9,7 @@ import { holdChange, orderHoldId, releaseChange, tradeSettlement } from '../../a
 import { checkLedger } from '../../ledger/check';
 import { processLedger } from '../../ledger/connection';
 import type { Ledger, LedgerChange } from '../../ledger/ledger';
+import { closeClients } from '../../platform/lazy';
 import { uniqueUser } from '../support/orders';
 
 const btc = markets.get('BTC')!;
@@ -17,6 +18,7 @@ let ledger: Ledger;
 beforeAll(async () => {
   ledger = await processLedger();
 });
+afterAll(() => closeClients());
 
 async function apply(change: LedgerChange): Promise<void> {
   const result = await ledger.apply(change);
