@@ -4,6 +4,7 @@
 //   npm run account -- deposit --user alice USDT 1000 --id dep-1   credit once per id
 //   npm run account -- balance --user alice                        free and locked per asset
 //   npm run account -- history --user alice [--count 50]           the journal, oldest first
+//   npm run account -- check [--user alice --user bob]             the ledger's consistency
 import { Command } from 'commander';
 import { toAccountBalances } from '../accounts/accounts';
 import { accountPosition, createPushAccountPosition } from '../accounts/positionPush';
@@ -12,6 +13,7 @@ import { serviceLogger } from '../platform/log';
 import { assets } from '../config/markets';
 import { formatBalance } from '../client/format';
 import { formatAmount } from '../domain/assets';
+import { checkLedger } from '../ledger/check';
 import { processLedger } from '../ledger/connection';
 import type { JournalEntry } from '../ledger/ledger';
 import { closeClients } from '../platform/lazy';
@@ -90,6 +92,33 @@ program
     }
     if (entries.length === 0) out(`no entries for ${opts.user}`);
     for (const e of entries) out(formatJournalEntry(e));
+  });
+
+program
+  .command('check')
+  .description(
+    'check the ledger: no negative amount, locked = holds, balances = what came in − what went out',
+  )
+  .option(
+    '-u, --user <userID...>',
+    'only these accounts (they must have traded only among themselves)',
+  )
+  .action(async (opts: { user?: string[] }) => {
+    const check = await checkLedger(await processLedger(), { users: opts.user });
+    if (program.opts<{ json?: boolean }>().json) {
+      out(JSON.stringify(check, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)));
+    } else {
+      out(`${check.users} accounts`);
+      for (const t of check.totals) {
+        out(
+          `${t.asset.padEnd(6)} free ${amount(t.asset, t.free)}  locked ${amount(t.asset, t.locked)}  ` +
+            `came in ${amount(t.asset, t.cameIn)}  went out ${amount(t.asset, t.wentOut)}`,
+        );
+      }
+      for (const p of check.problems) out(`problem: ${p}`);
+      out(check.ok ? 'consistent' : `${check.problems.length} problems`);
+    }
+    if (!check.ok) process.exitCode = 2;
   });
 
 program

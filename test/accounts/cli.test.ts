@@ -58,3 +58,17 @@ test('an unknown asset or an amount finer than the asset is refused, naming it',
     balances: [{ free: '0.00000000' }, { free: '0.00000000' }, { free: '0.00000000' }],
   });
 }, 60_000);
+
+test('check sums the accounts it is given and says whether they are consistent', async () => {
+  const [a, b] = [uniqueUser('cli-chk'), uniqueUser('cli-chk')];
+  await account(['deposit', '--user', a, 'BTC', '1.5', '--id', `${a}-1`]);
+  await account(['deposit', '--user', b, 'BTC', '0.5', '--id', `${b}-1`]);
+  const check = await account(['check', '--user', a, '--user', b]);
+  expect(check).toMatchObject({ code: 0, stderr: '' });
+  expect(check.stdout.split('\n')).toEqual([
+    '2 accounts',
+    'BTC    free 2.00000000  locked 0.00000000  came in 2.00000000  went out 0.00000000',
+    'consistent',
+    '',
+  ]);
+}, 60_000);
