@@ -1,5 +1,6 @@
-// The four trading methods, the two account methods (gateway/accountMethods.ts) and ping behind the $default route: validation and authorization at
-// the edge, then the order's workflow through the contract of workflows/messages.ts.
+// The four trading methods, the two account methods (gateway/accountMethods.ts) and ping behind
+// the $default route: validation and authorization at the edge, then the order's workflow through
+// the contract of workflows/messages.ts.
 import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
