@@ -7,6 +7,7 @@ import { formatScaled } from '../domain/fixedPoint';
 import type { Markets } from '../domain/markets';
 import { ApiError } from './envelope';
 import type { CallContext, MethodFn } from './methods';
+import { ownUser } from './ownUser';
 
 export interface AccountMethodDeps {
   accounts: () => Promise<Accounts>;
@@ -16,19 +17,10 @@ export interface AccountMethodDeps {
 const ownUserSchema = z.strictObject({ userID: z.string().min(1).max(64).optional() });
 
 function parseOwnUser(params: Record<string, unknown>, ctx: CallContext): void {
-  const parsed = ownUserSchema.safeParse(params);
+  const parsed = ownUserSchema.safeParse(ownUser(params, ctx));
   if (!parsed.success) {
     throw ApiError.from(
       fieldErrorFromZod(parsed.error, { byField: {}, otherwise: 'INVALID_PARAMS' }),
-    );
-  }
-  const { userID } = parsed.data;
-  if (userID !== undefined && userID !== ctx.userID) {
-    throw new ApiError(
-      403,
-      'FORBIDDEN',
-      `userID "${userID}" is not the user of this connection`,
-      'userID',
     );
   }
 }

@@ -40,6 +40,7 @@ import type { Admission } from './admission';
 import { OrderState } from '../domain/orderState';
 import type { Accounts } from '../accounts/accounts';
 import { accountMethods } from './accountMethods';
+import { ownUser } from './ownUser';
 
 /** How long a method waits for Temporal; below API Gateway's 29 s integration timeout. */
 export const defaultTemporalTimeoutMs = 20_000;
@@ -88,20 +89,6 @@ const openOrdersSchema = z.strictObject({
 });
 
 const timeoutFromEnv = (): number => gatewayTemporalTimeoutMs(defaultTemporalTimeoutMs);
-
-/** `params.userID` may be left out (the connection's user); when given it must be that user. */
-function ownUser(params: Record<string, unknown>, ctx: CallContext): Record<string, unknown> {
-  if (params.userID === undefined) return { ...params, userID: ctx.userID };
-  if (typeof params.userID === 'string' && params.userID !== ctx.userID) {
-    throw new ApiError(
-      403,
-      'FORBIDDEN',
-      `userID "${params.userID}" is not the user of this connection`,
-      'userID',
-    );
-  }
-  return params;
-}
 
 function parseWith<T>(schema: z.ZodType<T>, params: unknown): T {
   const parsed = schema.safeParse(params);

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Cluster, type Redis } from 'ioredis';
 import { z } from 'zod';
+import { assetName } from '../domain/assets';
 import type { BalanceDelta, HoldDelta } from '../domain/balances';
 
 export type LedgerKind = 'deposit' | 'grant' | 'withdrawal' | 'hold' | 'settle' | 'release' | 'fee';
@@ -156,7 +157,6 @@ export class LedgerInputError extends Error {
 const int64Max = (1n << 63n) - 1n;
 
 const idText = z.string().min(1).max(128).regex(/^\S+$/, 'must not contain whitespace');
-const assetText = z.string().regex(/^[A-Z0-9]{2,10}$/, 'must match ^[A-Z0-9]{2,10}$');
 const amount = z.bigint().min(-int64Max).max(int64Max);
 
 // Repeats of an asset or a hold within one change are refused: the caller nets its amounts.
@@ -167,11 +167,11 @@ const changeSchema = z
     kind: z.enum(ledgerKinds),
     ref: idText,
     balances: z
-      .array(z.strictObject({ asset: assetText, free: amount, locked: amount }))
+      .array(z.strictObject({ asset: assetName, free: amount, locked: amount }))
       .max(100)
       .superRefine((deltas, ctx) => noRepeats(deltas, ctx, 'asset')),
     holds: z
-      .array(z.strictObject({ holdId: idText, asset: assetText, amount }))
+      .array(z.strictObject({ holdId: idText, asset: assetName, amount }))
       .max(100)
       .superRefine((deltas, ctx) => noRepeats(deltas, ctx, 'holdId'))
       .optional(),
@@ -224,10 +224,7 @@ const storedResultSchema = z.union([
     applied: z.literal(true),
     seq: z.number(),
     balances: z.array(z.object({ asset: z.string(), free: integerText, locked: integerText })),
-    // Results stored before closes existed have none: nothing was released.
-    released: z
-      .array(z.object({ holdId: z.string(), asset: z.string(), amount: integerText }))
-      .default([]),
+    released: z.array(z.object({ holdId: z.string(), asset: z.string(), amount: integerText })),
   }),
   z.object({
     applied: z.literal(false),
@@ -273,15 +270,19 @@ const journalHoldsSchema = z.array(
 function decodeEntry([id, flat]: [string, string[]]): JournalEntry {
   const f = new Map<string, string>();
   for (let i = 0; i + 1 < flat.length; i += 2) f.set(flat[i]!, flat[i + 1]!);
+  const json = (name: string): unknown => {
+    const text = f.get(name);
+    if (text === undefined) throw new Error(`journal entry ${id} has no ${name}`);
+    return JSON.parse(text);
+  };
   return {
     id,
     changeId: f.get('changeId') ?? '',
     kind: z.enum(ledgerKinds).parse(f.get('kind')),
     ref: f.get('ref') ?? '',
     time: Number(f.get('time')),
-    changes: journalChangesSchema.parse(JSON.parse(f.get('changes') ?? '[]')),
-    // Entries written before holds were journalled have no field: read as none.
-    holds: journalHoldsSchema.parse(JSON.parse(f.get('holds') ?? '[]')),
+    changes: journalChangesSchema.parse(json('changes')),
+    holds: journalHoldsSchema.parse(json('holds')),
   };
 }
 
