@@ -18,7 +18,7 @@ export const grantChangeId = 'grant:open';
 export interface Accounts {
   /** Every configured asset, zeros included, in the order of config/assets.json. */
   status(userID: string): Promise<{ balances: AccountBalance[] }>;
-  /** Credits `amount` of `asset` once per `depositId`; a repeat answers the same (the ledger's words). */
+  /** Credits `amount` of `asset` once per `depositId`; a repeat answers the same (ledger units). */
   deposit(
     userID: string,
     asset: string,

@@ -1,7 +1,8 @@
 // Activity pushStatus: sends an execution report to every live WebSocket connection of the order's
 // user (connections/pushToUser.ts). A connection that is gone is dropped from the registry and is
-// never an error: the order must not fail because a client went away. Any other failure throws, so Temporal retries the activity; a retry
-// may deliver a report twice to a connection, which the client drops by `seq`.
+// never an error: the order must not fail because a client went away. Any other failure throws,
+// so Temporal retries the activity; a retry may deliver a report twice to a connection, which the
+// client drops by `seq`.
 import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { gatewayManagementUrl } from '../config/env';
 import { workflowIdFor } from '../domain/order';

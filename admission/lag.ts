@@ -2,8 +2,9 @@
 // gateway instance (a Lambda each, in production) reads the same figure: the gateway reports how
 // long its admitted orders took to become durable (the workflow start and the send), the matcher
 // how old the commands it applies are (since the gateway issued them), the relay how old the
-// events it delivers are (since the matcher made them). A stage that stops reporting counts as not lagging
-// after a few seconds: its queue keeps the work, and admission must not stay shut on stale news.
+// events it delivers are (since the matcher made them). A stage that stops reporting counts as not
+// lagging after a few seconds: its queue keeps the work, and admission must not stay shut on stale
+// news.
 import type { Redis } from 'ioredis';
 
 export const lagStages = ['gateway', 'matcher', 'relay'] as const;

@@ -1,7 +1,8 @@
 // Admission control at the gateway: a new order is refused at once with 503 OVERLOADED and a
 // `retryAfterMs` when the order path lags (the gateway's, the matcher's or the relay's reported lag
-// passes the limit: a slow Temporal start counts as much as a backlog), or when this process already has too many orders in flight. Queueing it instead would
-// only make every order later and feed re-sends; refusing keeps the path working at capacity.
+// passes the limit: a slow Temporal start counts as much as a backlog), or when this process
+// already has too many orders in flight. Queueing it instead would only make every order later and
+// feed re-sends; refusing keeps the path working at capacity.
 // Cancels are never refused: they take load away.
 import { ApiError } from './envelope';
 

@@ -74,8 +74,8 @@ export async function orderLifecycle(
   }
   let cancelRequested = false;
   // What Temporal shows of the order: set before any handler runs (an update in the first workflow
-  // task is handled as soon as its handler is set). The status attribute as the run started with it
-  // (the gateway's NEW, or what the previous run showed), so a status it already shows costs no upsert.
+  // task is handled as soon as its handler is set). The status attribute as the run started with
+  // it (the gateway's NEW, or what the previous run showed): a status it shows costs no upsert.
   let shownStatus: string =
     workflowInfo().typedSearchAttributes.get(orderSearchAttributes.status) ?? state.status;
   let shownSeq = state.lastReportSeq;

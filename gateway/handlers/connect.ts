@@ -37,7 +37,7 @@ export function createConnectHandler(
   return (event) => connect(event, openingGrant);
 }
 
-/** The handler API Gateway (and the local twin) calls: ACCOUNT_GRANT, read once, is never set in production. */
+/** What API Gateway and the local twin call. ACCOUNT_GRANT is read once; production never sets it. */
 export const handler = createConnectHandler({
   openingGrant: parseGrant(env.accountGrant, assets),
 });
